@@ -1,0 +1,321 @@
+/* ext4da-replay: list, dry-run or replay an ext4 image's jbd2 journal. */
+#include "config.h"
+
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/ext4da-replay/replay.h"
+#include "lib/image.h"
+#include "lib/recovery.h"
+
+const char *argp_program_version = "ext4da-replay " PACKAGE_VERSION;
+const char *argp_program_bug_address = PACKAGE_BUGREPORT;
+
+enum { OPT_UPTO = 256, OPT_JSON, OPT_PROGRESS, OPT_NO_PROGRESS };
+
+static const struct argp_option options[] = {
+	{ "list", 'l', 0, 0, "List the transactions in the journal and change nothing", 0 },
+	{ "dry-run", 'n', 0, 0, "Say what replay would write, and write nothing", 0 },
+	{ "output", 'o', "FILE", 0, "Write the replayed image to the new file FILE; IMAGE stays untouched", 0 },
+	{ "undo", 'u', "FILE", 0, "Replay in place and save every overwritten block in FILE for e2undo", 0 },
+	{ "upto", OPT_UPTO, "TID", 0, "Replay only the transactions up to and including TID", 0 },
+	{ "journal", 'j', "PATH", 0, "The external journal device (default: found by UUID)", 0 },
+	{ "json", OPT_JSON, 0, 0, "Print one JSON document (schema ext4da-replay/1)", 0 },
+	{ "verbose", 'v', 0, 0, "More detail: with --list, every tag", 0 },
+	{ "quiet", 'q', 0, 0, "Print only errors", 0 },
+	{ "progress", OPT_PROGRESS, 0, 0, "Show progress on stderr even when it is not a terminal", 0 },
+	{ "no-progress", OPT_NO_PROGRESS, 0, 0, "Never show progress", 0 },
+	{ 0 }
+};
+
+static int parse_tid(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct replay_cmd *cmd = state->input;
+
+	switch (key) {
+	case 'l': cmd->action = ACT_LIST; break;
+	case 'n': cmd->action = ACT_DRY_RUN; break;
+	case 'o': cmd->output = arg; break;
+	case 'u': cmd->undo = arg; break;
+	case 'j': cmd->journal_path = arg; break;
+	case 'v': cmd->cli.verbose++; break;
+	case 'q': cmd->cli.quiet = 1; break;
+	case OPT_JSON: cmd->cli.json = 1; break;
+	case OPT_PROGRESS: cmd->cli.progress = 1; break;
+	case OPT_NO_PROGRESS: cmd->cli.progress = 0; break;
+	case OPT_UPTO:
+		if (parse_tid(arg, &cmd->upto))
+			argp_error(state, "--upto: '%s' is not a transaction ID", arg);
+		cmd->has_upto = 1;
+		break;
+	case ARGP_KEY_ARG:
+		if (cmd->image)
+			argp_error(state, "only one IMAGE, please (got '%s' too)", arg);
+		cmd->image = arg;
+		break;
+	case ARGP_KEY_END:
+		if (!cmd->image)
+			argp_error(state, "no IMAGE given");
+		if (cmd->action != ACT_REPLAY && (cmd->output || cmd->undo))
+			argp_error(state, "--list and --dry-run write nothing: drop --output/--undo");
+		if (cmd->output && cmd->undo)
+			argp_error(state, "--output leaves IMAGE untouched, so --undo makes no sense with it");
+		if (cmd->action == ACT_LIST && cmd->has_upto)
+			argp_error(state, "--upto applies to replay and --dry-run, not --list");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = {
+	options, parse_opt, "IMAGE",
+	"Replay or inspect the jbd2 journal of an ext4 image or device.\v"
+	"By default every committed transaction is replayed in place, as the kernel "
+	"would at mount, and the journal is marked empty. Exit status: 0 done (or "
+	"nothing to do), 4 something committed could not be replayed, 8 operational "
+	"error, 16 usage error.",
+	NULL, NULL, NULL
+};
+
+static void report_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	progress_update(ctx, done);
+	(void)total;
+}
+
+/* Open image and journal, and scan the log. */
+static int load(const struct replay_cmd *cmd, const char *path, const struct image_open_opts *io,
+		ext2_filsys *fs, struct journal **j, struct jlog *log, struct err *e)
+{
+	struct journal_open_opts jo = { .external_path = cmd->journal_path,
+					.writable = io->writable };
+
+	*fs = NULL;
+	*j = NULL;
+	if (image_open(path, io, fs, e))
+		return -1;
+	if (journal_open(*fs, &jo, j, e) || journal_scan(*j, log, e)) {
+		journal_close(*j);
+		image_close(*fs, NULL);
+		*j = NULL;
+		*fs = NULL;
+		return -1;
+	}
+	if (log->fc.present) {
+		fail(e, EXIT_OPERATIONAL,
+		     "the fast-commit area holds transaction %u, which needs logical replay; "
+		     "ext4da-replay does not do that (use e2fsck -E journal_only)",
+		     log->end_tid);
+		jlog_free(log);
+		journal_close(*j);
+		image_close(*fs, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int nothing_to_do(ext2_filsys fs, const struct journal *j)
+{
+	return j->start == 0 && !ext2fs_has_feature_journal_needs_recovery(fs->super);
+}
+
+static int exit_code_for(const struct replay_result *r)
+{
+	return replay_incomplete(r) ? EXIT_PROBLEMS : EXIT_CLEAN;
+}
+
+/* Replay into the image behind fs (the input, or the --output copy). */
+static int replay_here(const struct replay_cmd *cmd, const char *path,
+		       const struct image_open_opts *io, struct err *e)
+{
+	struct replay_opts ro = { .has_upto = cmd->has_upto, .upto = cmd->upto };
+	struct replay_result r;
+	struct replay_sink sink;
+	struct progress prog;
+	struct journal *j;
+	struct jlog log;
+	ext2_filsys fs;
+	int rc, code, wrote = 0;
+
+	if (load(cmd, path, io, &fs, &j, &log, e))
+		return -1;
+	if (nothing_to_do(fs, j) && !cmd->has_upto) {
+		memset(&r, 0, sizeof(r));
+		r.end_tid = r.first_tid = log.start_tid;
+		print_report(cmd, j, &log, &r, 0, EXIT_CLEAN);
+		jlog_free(&log);
+		journal_close(j);
+		return image_close(fs, e) ? -1 : EXIT_CLEAN;
+	}
+	if (cmd->action == ACT_DRY_RUN)
+		null_sink_init(&sink);
+	else
+		io_sink_init(&sink, fs->io);
+	ro.fs_blocks = ext2fs_blocks_count(fs->super);
+	progress_start(&prog, &cmd->cli, "replay", 0);
+	for (size_t i = 0; i < log.ntxns; i++)
+		prog.total += log.txns[i].ntags;
+	ro.progress = report_progress;
+	ro.progress_ctx = &prog;
+	rc = replay_into(j, &log, &ro, &sink, &r, e);
+	progress_end(&prog);
+	if (rc == 0 && cmd->action == ACT_REPLAY) {
+		rc = recovery_finish(fs, j, &r, e);
+		wrote = rc == 0;
+	}
+	code = exit_code_for(&r);
+	if (rc == 0)
+		print_report(cmd, j, &log, &r, wrote, code);
+	replay_result_free(&r);
+	jlog_free(&log);
+	journal_close(j);
+	if (image_close(fs, rc ? NULL : e) && rc == 0)
+		rc = -1;
+	return rc ? -1 : code;
+}
+
+static int do_list(const struct replay_cmd *cmd, struct err *e)
+{
+	struct image_open_opts io = { 0 };
+	struct journal_open_opts jo = { .external_path = cmd->journal_path };
+	struct journal *j;
+	struct jlog log;
+	ext2_filsys fs;
+
+	if (image_open(cmd->image, &io, &fs, e))
+		return -1;
+	if (journal_open(fs, &jo, &j, e) || journal_scan(j, &log, e)) {
+		journal_close(j);
+		image_close(fs, NULL);
+		return -1;
+	}
+	print_listing(cmd, j, &log);
+	jlog_free(&log);
+	journal_close(j);
+	image_close(fs, NULL);
+	return EXIT_CLEAN;
+}
+
+/* Check everything read-only first, so that bad input never gets as far as
+ * a write, an undo file or a half-made output. */
+static int preflight(const struct replay_cmd *cmd, int *external, int *idle, struct err *e)
+{
+	struct image_open_opts ro = { 0 };
+	struct replay_result r;
+	struct journal *j;
+	struct jlog log;
+	ext2_filsys fs;
+	int rc = 0;
+
+	if (load(cmd, cmd->image, &ro, &fs, &j, &log, e))
+		return -1;
+	*external = j->external;
+	*idle = nothing_to_do(fs, j) && !cmd->has_upto;
+	if (cmd->has_upto)
+		rc = replay_check_upto(&log, cmd->upto, e);
+	if (rc == 0 && *idle) {
+		memset(&r, 0, sizeof(r));
+		r.end_tid = r.first_tid = log.start_tid;
+		print_report(cmd, j, &log, &r, 0, EXIT_CLEAN);
+	}
+	jlog_free(&log);
+	journal_close(j);
+	image_close(fs, NULL);
+	return rc;
+}
+
+/* --output: replay a copy and rename it into place, so that a failure never
+ * leaves a half-written FILE behind. */
+static int replay_to_output(const struct replay_cmd *cmd, struct err *e)
+{
+	struct image_open_opts rw = { .writable = 1 };
+	size_t len = strlen(cmd->output) + 16;
+	char *tmp = malloc(len);
+	int code;
+
+	if (!tmp)
+		return fail(e, EXIT_OPERATIONAL, "out of memory");
+	snprintf(tmp, len, "%s.partial", cmd->output);
+	unlink(tmp);
+	if (image_copy(cmd->image, tmp, e)) {
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	code = replay_here(cmd, tmp, &rw, e);
+	if (code < 0 || rename(tmp, cmd->output) != 0) {
+		if (code >= 0)
+			code = fail(e, EXIT_OPERATIONAL, "%s: %s", cmd->output, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	return code;
+}
+
+static int do_replay(const struct replay_cmd *cmd, struct err *e)
+{
+	struct image_open_opts io = { .writable = 1, .undo_file = cmd->undo };
+	int external = 0, idle = 0;
+
+	if (cmd->output && access(cmd->output, F_OK) == 0)
+		return fail(e, EXIT_OPERATIONAL, "--output %s already exists; remove it first",
+			    cmd->output);
+	if (cmd->undo && access(cmd->undo, F_OK) == 0)
+		return fail(e, EXIT_OPERATIONAL, "--undo %s already exists; remove it first",
+			    cmd->undo);
+	if (preflight(cmd, &external, &idle, e))
+		return -1;
+	if (cmd->output && external)
+		return fail(e, EXIT_OPERATIONAL,
+			    "the journal is external: --output cannot replay without changing it "
+			    "(use --undo)");
+	if (cmd->output)
+		return idle ? (image_copy(cmd->image, cmd->output, e) ? -1 : EXIT_CLEAN)
+			    : replay_to_output(cmd, e);
+	if (idle)
+		return EXIT_CLEAN;
+	return replay_here(cmd, cmd->image, &io, e);
+}
+
+int main(int argc, char **argv)
+{
+	struct replay_cmd cmd = { .cli = { .tool = "ext4da-replay", .progress = -1 } };
+	struct err e = { 0 };
+	int code;
+
+	argp_err_exit_status = EXIT_USAGE;
+	argp_parse(&argp, argc, argv, 0, NULL, &cmd);
+	if (cmd.action == ACT_LIST) {
+		code = do_list(&cmd, &e);
+	} else if (cmd.action == ACT_DRY_RUN) {
+		struct image_open_opts ro = { 0 };
+
+		code = replay_here(&cmd, cmd.image, &ro, &e);
+	} else {
+		code = do_replay(&cmd, &e);
+	}
+	if (code < 0)
+		return cli_fail(&cmd.cli, cmd.image, &e);
+	return code;
+}

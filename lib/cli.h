@@ -1,0 +1,33 @@
+/* cli.h: what every ext4da front-end shares: error lines in the
+ * "ext4da-TOOL: INPUT: problem" form, verbosity and progress on stderr. */
+#ifndef EXT4DA_CLI_H
+#define EXT4DA_CLI_H
+
+#include <stdint.h>
+
+#include "lib/error.h"
+
+struct cli {
+	const char *tool;	/* program name for messages */
+	int verbose, quiet, json;
+	int progress;		/* -1 auto (stderr is a terminal), 0 off, 1 on */
+};
+
+/* Print "tool: input: msg" on stderr and return e's exit code. */
+int cli_fail(const struct cli *c, const char *input, const struct err *e);
+void cli_warn(const struct cli *c, const char *input, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Progress bar: cheap to call often, draws at most ~10 times a second. */
+struct progress {
+	const struct cli *cli;
+	const char *label;
+	uint64_t total;
+	int on;
+	uint64_t last_ms;
+};
+void progress_start(struct progress *p, const struct cli *c, const char *label, uint64_t total);
+void progress_update(struct progress *p, uint64_t done);
+void progress_end(struct progress *p);
+
+#endif

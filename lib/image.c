@@ -1,0 +1,172 @@
+/* image.c: see image.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/image.h"
+
+int image_check_path(const char *path, struct err *e)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return fail(e, EXIT_OPERATIONAL, "is a directory, not an image or device");
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return fail(e, EXIT_OPERATIONAL, "is not a regular file or block device");
+	if (S_ISREG(st.st_mode) && st.st_size < 2048)
+		return fail(e, EXIT_OPERATIONAL, "is too small (%lld bytes) to hold an ext4 superblock",
+			    (long long)st.st_size);
+	return 0;
+}
+
+static const char *open_error_text(errcode_t rc)
+{
+	switch (rc) {
+	case EXT2_ET_BAD_MAGIC:
+		return "not an ext2/ext3/ext4 filesystem (bad superblock magic)";
+	case EXT2_ET_SHORT_READ:
+		return "truncated: the image ends before its filesystem metadata";
+	case EXT2_ET_CORRUPT_SUPERBLOCK:
+		return "corrupt superblock";
+	default:
+		return errcode_text(rc);
+	}
+}
+
+/* A truncated image may open fine and fail later; check the size up front. */
+static int check_size(ext2_filsys fs, const char *path, struct err *e)
+{
+	struct stat st;
+	uint64_t need = ext2fs_blocks_count(fs->super) * (uint64_t)fs->blocksize;
+
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < need)
+		return fail(e, EXIT_OPERATIONAL,
+			    "truncated: %llu bytes, but the superblock describes %llu",
+			    (unsigned long long)st.st_size, (unsigned long long)need);
+	return 0;
+}
+
+int image_open(const char *path, const struct image_open_opts *opts, ext2_filsys *out,
+	       struct err *e)
+{
+	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS | EXT2_FLAG_SKIP_MMP |
+		    EXT2_FLAG_JOURNAL_DEV_OK;
+	io_manager mgr = opts->manager ? opts->manager : unix_io_manager;
+	ext2_filsys fs = NULL;
+	errcode_t rc;
+
+	*out = NULL;
+	if (image_check_path(path, e))
+		return -1;
+	if (opts->writable)
+		flags |= EXT2_FLAG_RW;
+	if (opts->undo_file) {
+		if (access(opts->undo_file, F_OK) == 0)
+			return fail(e, EXIT_OPERATIONAL, "undo file %s already exists",
+				    opts->undo_file);
+		set_undo_io_backing_manager(mgr);
+		rc = set_undo_io_backup_file((char *)opts->undo_file);
+		if (rc)
+			return fail(e, EXIT_OPERATIONAL, "undo file %s: %s", opts->undo_file,
+				    errcode_text(rc));
+		mgr = undo_io_manager;
+	}
+	rc = ext2fs_open2(path, NULL, flags, 0, 0, mgr, &fs);
+	if (rc)
+		return fail(e, EXIT_OPERATIONAL, "%s", open_error_text(rc));
+	if (ext2fs_has_feature_journal_dev(fs->super)) {
+		ext2fs_free(fs);
+		return fail(e, EXIT_OPERATIONAL,
+			    "is an external journal device, not a filesystem "
+			    "(give the filesystem, and this with --journal)");
+	}
+	if (check_size(fs, path, e)) {
+		ext2fs_free(fs);
+		return -1;
+	}
+	*out = fs;
+	return 0;
+}
+
+int image_close(ext2_filsys fs, struct err *e)
+{
+	errcode_t rc = 0;
+
+	if (!fs)
+		return 0;
+	if (fs->flags & EXT2_FLAG_RW)
+		rc = io_channel_flush(fs->io);
+	ext2fs_free(fs);	/* closes the channel; finalises an undo file */
+	if (rc)
+		return fail(e, EXIT_OPERATIONAL, "flushing writes: %s", errcode_text(rc));
+	return 0;
+}
+
+static int copy_range(int in, int out, off_t from, off_t to, struct err *e)
+{
+	while (from < to) {
+		loff_t a = from, b = from;
+		ssize_t n = copy_file_range(in, &a, out, &b, (size_t)(to - from), 0);
+
+		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP)) {
+			char buf[1 << 16];
+			ssize_t r = pread(in, buf, sizeof(buf) < (size_t)(to - from) ?
+					  sizeof(buf) : (size_t)(to - from), from);
+
+			if (r <= 0 || pwrite(out, buf, (size_t)r, from) != r)
+				return fail(e, EXIT_OPERATIONAL, "copying: %s", strerror(errno));
+			n = r;
+		} else if (n <= 0) {
+			return fail(e, EXIT_OPERATIONAL, "copying: %s",
+				    n < 0 ? strerror(errno) : "unexpected end of file");
+		}
+		from += n;
+	}
+	return 0;
+}
+
+int image_copy(const char *src, const char *dst, struct err *e)
+{
+	struct stat st;
+	int in, out, rc = 0;
+	off_t pos = 0;
+
+	in = open(src, O_RDONLY);
+	if (in < 0)
+		return fail(e, EXIT_OPERATIONAL, "%s: %s", src, strerror(errno));
+	if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(in);
+		return fail(e, EXIT_OPERATIONAL, "%s: --output needs a regular image file", src);
+	}
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (out < 0) {
+		close(in);
+		return fail(e, EXIT_OPERATIONAL, "%s: %s", dst, strerror(errno));
+	}
+	/* Copy only the data extents so that sparse images stay sparse. */
+	while (rc == 0 && pos < st.st_size) {
+		off_t data = lseek(in, pos, SEEK_DATA), hole;
+
+		if (data < 0)
+			break;
+		hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0)
+			hole = st.st_size;
+		rc = copy_range(in, out, data, hole, e);
+		pos = hole;
+	}
+	if (rc == 0 && ftruncate(out, st.st_size) != 0)
+		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", dst, strerror(errno));
+	if (rc == 0 && fsync(out) != 0)
+		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", dst, strerror(errno));
+	close(in);
+	if (close(out) != 0 && rc == 0)
+		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", dst, strerror(errno));
+	return rc;
+}

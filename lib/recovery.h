@@ -1,0 +1,18 @@
+/* recovery.h: what a completed journal recovery leaves in the two
+ * superblocks: an empty log with a fresh sequence number, needs_recovery
+ * cleared, and the filesystem state flags that tell fsck what went wrong. */
+#ifndef EXT4DA_RECOVERY_H
+#define EXT4DA_RECOVERY_H
+
+#include "lib/replay.h"
+
+/* Sink writing home blocks through an io channel (the image itself). */
+void io_sink_init(struct replay_sink *sink, io_channel io);
+
+/* Sink that writes nothing (dry run). */
+void null_sink_init(struct replay_sink *sink);
+
+int recovery_finish(ext2_filsys fs, struct journal *j, const struct replay_result *r,
+		    struct err *e);
+
+#endif

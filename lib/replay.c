@@ -1,0 +1,282 @@
+/* replay.c: revoke table, newest-valid-copy selection and the write pass. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/blockmap.h"
+#include "lib/replay.h"
+
+/* A window of consecutive journal blocks read with one I/O. */
+struct log_window {
+	uint8_t *buf;
+	uint32_t first, count, cap;
+};
+
+/* Read the log through a window so that walking it costs large reads. */
+static const uint8_t *log_block(struct journal *j, struct log_window *w, uint32_t jblk,
+				struct err *e)
+{
+	uint32_t n = 1;
+	blk64_t dev;
+	errcode_t rc;
+
+	if (w->count && jblk >= w->first && jblk - w->first < w->count)
+		return w->buf + (size_t)(jblk - w->first) * j->blocksize;
+	if (jblk >= j->maxlen) {
+		fail(e, EXIT_OPERATIONAL, "journal block %u is past the journal's end", jblk);
+		return NULL;
+	}
+	dev = j->map ? j->map[jblk] : jblk;
+	while (n < w->cap && jblk + n < j->last &&
+	       (j->map ? j->map[jblk + n] == dev + n : 1))
+		n++;
+	rc = io_channel_read_blk64(j->io, dev, (int)n, w->buf);
+	if (rc) {
+		w->count = 0;
+		fail(e, EXIT_OPERATIONAL, "reading journal block %u: %s", jblk, errcode_text(rc));
+		return NULL;
+	}
+	w->first = jblk;
+	w->count = n;
+	return w->buf;
+}
+
+int replay_check_upto(const struct jlog *log, uint32_t upto, struct err *e)
+{
+	if (log->fatal || !tid_gt(log->end_tid, log->start_tid))
+		return fail(e, EXIT_OPERATIONAL,
+			    "--upto %u: the journal holds no replayable transaction", upto);
+	if (!tid_geq(upto, log->start_tid) || !tid_gt(log->end_tid, upto))
+		return fail(e, EXIT_OPERATIONAL,
+			    "--upto %u is out of range: replayable transactions are %u to %u", upto,
+			    log->start_tid, log->end_tid - 1);
+	return 0;
+}
+
+static int build_revokes(const struct jlog *log, uint32_t end, struct blockmap *rev)
+{
+	for (size_t i = 0; i < log->ntxns; i++) {
+		const struct jtxn *t = &log->txns[i];
+
+		if (!tid_gt(end, t->tid))
+			break;
+		for (size_t k = 0; k < t->nrevokes; k++) {
+			int ins;
+			uint32_t *v = blockmap_slot(rev, t->revokes[k], &ins);
+
+			if (!v)
+				return -1;
+			if (ins || tid_gt(t->tid, *v))
+				*v = t->tid;
+		}
+	}
+	return 0;
+}
+
+static int note_bad(struct replay_result *r, enum bad_reason why, uint32_t tid,
+		    const struct jtag *g)
+{
+	if (r->nbad == r->bad_cap) {
+		size_t cap = r->bad_cap ? r->bad_cap * 2 : 16;
+		struct bad_copy *p = realloc(r->bad, cap * sizeof(*p));
+
+		if (!p)
+			return -1;
+		r->bad = p;
+		r->bad_cap = cap;
+	}
+	r->bad[r->nbad++] = (struct bad_copy){ why, tid, g->fs_block, g->log_block };
+	return 0;
+}
+
+/* Flat view of all copies: index -> (tag, tid). */
+struct copies {
+	const struct jtag **tag;
+	uint32_t *tid;
+	size_t n;
+};
+
+struct winner {
+	uint32_t log_block;
+	uint32_t copy;
+};
+
+static int by_log_block(const void *a, const void *b)
+{
+	const struct winner *x = a, *y = b;
+
+	return (x->log_block > y->log_block) - (x->log_block < y->log_block);
+}
+
+/* Pick, per home block, the newest copy that is not revoked and whose tag
+ * checksum holds.  Every candidate copy is verified, as the kernel does, so
+ * that a bad copy is reported even when a newer one hides it. */
+static int choose_copies(struct journal *j, const struct jlog *log, uint32_t end,
+			 const struct replay_opts *prog, size_t total, uint64_t fs_blocks,
+			 const struct blockmap *rev, struct copies *c, struct blockmap *newest,
+			 struct log_window *w, struct replay_result *r, struct err *e)
+{
+	for (size_t i = 0; i < log->ntxns; i++) {
+		const struct jtxn *t = &log->txns[i];
+
+		if (!tid_gt(end, t->tid))
+			break;
+		r->transactions++;
+		for (size_t k = 0; k < t->ntags; k++) {
+			const struct jtag *g = &t->tags[k];
+			uint32_t *rv = blockmap_find(rev, g->fs_block);
+			uint32_t *slot;
+			int ins;
+
+			r->tags++;
+			if (prog && (r->tags & 1023) == 0)
+				prog->progress(prog->progress_ctx, r->tags, total);
+			if (rv && !tid_gt(t->tid, *rv)) {
+				r->revoked++;
+				continue;
+			}
+			if (fs_blocks && g->fs_block >= fs_blocks) {
+				if (note_bad(r, BAD_BEYOND_FS, t->tid, g))
+					return fail(e, EXIT_OPERATIONAL, "out of memory");
+				continue;
+			}
+			if (j->csum_v2or3) {
+				const uint8_t *data = log_block(j, w, g->log_block, e);
+
+				if (!data)
+					return -1;
+				if (!journal_tag_csum_ok(j, g->raw, t->tid, data)) {
+					if (note_bad(r, BAD_CHECKSUM, t->tid, g))
+						return fail(e, EXIT_OPERATIONAL, "out of memory");
+					continue;
+				}
+			}
+			c->tag[c->n] = g;
+			c->tid[c->n] = t->tid;
+			slot = blockmap_slot(newest, g->fs_block, &ins);
+			if (!slot)
+				return fail(e, EXIT_OPERATIONAL, "out of memory");
+			*slot = (uint32_t)c->n++;
+		}
+	}
+	return 0;
+}
+
+static int write_winners(struct journal *j, struct copies *c, const struct blockmap *newest,
+			 struct log_window *w, struct replay_sink *sink, struct replay_result *r,
+			 struct err *e)
+{
+	struct winner *win = malloc((newest->len + 1) * sizeof(*win));
+	uint8_t *escaped = malloc(j->blocksize);
+	size_t n = 0;
+	int rc = 0;
+
+	if (!win || !escaped) {
+		free(win);
+		free(escaped);
+		return fail(e, EXIT_OPERATIONAL, "out of memory");
+	}
+	for (size_t i = 0; i < newest->cap; i++)
+		if (newest->used[i])
+			win[n++] = (struct winner){ c->tag[newest->vals[i]]->log_block,
+						    newest->vals[i] };
+	qsort(win, n, sizeof(*win), by_log_block);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct jtag *g = c->tag[win[i].copy];
+		const uint8_t *data = log_block(j, w, g->log_block, e);
+
+		if (!data) {
+			rc = -1;
+			break;
+		}
+		if (g->flags & JBD2_FLAG_ESCAPE) {
+			memcpy(escaped, data, j->blocksize);
+			put_be32(escaped, 0, JBD2_MAGIC);
+			data = escaped;
+		}
+		rc = sink->write_block(sink, g->fs_block, data, e);
+		if (rc == 0)
+			r->blocks_written++;
+	}
+	free(win);
+	free(escaped);
+	return rc;
+}
+
+/* Home blocks whose newest usable copy is older than a copy we had to skip. */
+static size_t count_lost(const struct replay_result *r, const struct copies *c,
+			 const struct blockmap *newest)
+{
+	size_t lost = 0;
+
+	for (size_t i = 0; i < r->nbad; i++) {
+		uint32_t *v = blockmap_find(newest, r->bad[i].fs_block);
+
+		if (!v || tid_gt(r->bad[i].tid, c->tid[*v]))
+			lost++;
+	}
+	return lost;
+}
+
+int replay_into(struct journal *j, const struct jlog *log, const struct replay_opts *opts,
+		struct replay_sink *sink, struct replay_result *r, struct err *e)
+{
+	struct blockmap rev = { 0 }, newest = { 0 };
+	struct copies c = { 0 };
+	struct log_window w = { 0 };
+	uint32_t end = log->end_tid;
+	size_t total = 0;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	r->first_tid = log->start_tid;
+	if (opts && opts->has_upto) {
+		if (replay_check_upto(log, opts->upto, e))
+			return -1;
+		end = opts->upto + 1;
+	} else if (log->failed_commit) {
+		r->failed_commit = log->failed_commit;
+	}
+	r->end_tid = end;
+	r->new_sequence = end + 1;
+	if (log->fatal) {
+		r->fatal = 1;
+		r->end_tid = log->start_tid;
+		return 0;
+	}
+	for (size_t i = 0; i < log->ntxns; i++)
+		total += log->txns[i].ntags;
+	w.cap = j->blocksize >= (1U << 20) ? 1 : (1U << 20) / j->blocksize;
+	w.buf = malloc((size_t)w.cap * j->blocksize);
+	c.tag = malloc((total + 1) * sizeof(*c.tag));
+	c.tid = malloc((total + 1) * sizeof(*c.tid));
+	if (!w.buf || !c.tag || !c.tid || blockmap_init(&rev, 64) ||
+	    blockmap_init(&newest, total) || build_revokes(log, end, &rev)) {
+		fail(e, EXIT_OPERATIONAL, "out of memory");
+		goto out;
+	}
+	if (choose_copies(j, log, end, opts && opts->progress ? opts : NULL, total,
+			  opts ? opts->fs_blocks : 0, &rev, &c, &newest, &w, r, e))
+		goto out;
+	if (write_winners(j, &c, &newest, &w, sink, r, e))
+		goto out;
+	r->blocks_lost = count_lost(r, &c, &newest);
+	rc = 0;
+out:
+	blockmap_free(&rev);
+	blockmap_free(&newest);
+	free(c.tag);
+	free(c.tid);
+	free(w.buf);
+	return rc;
+}
+
+int replay_incomplete(const struct replay_result *r)
+{
+	return r->fatal || r->nbad > 0 || r->failed_commit != 0;
+}
+
+void replay_result_free(struct replay_result *r)
+{
+	free(r->bad);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,88 @@
+/* test_journal.c: unit tests for the pieces of the journal library that
+ * need no image: the block map, tid arithmetic, log wrapping and tag decoding. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/blockmap.h"
+#include "lib/journal.h"
+
+static int failures, checks;
+
+#define CHECK(cond)                                                                \
+	do {                                                                       \
+		checks++;                                                          \
+		if (!(cond)) {                                                     \
+			failures++;                                                \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+		}                                                                  \
+	} while (0)
+
+static void test_blockmap(void)
+{
+	struct blockmap m;
+	int ins;
+
+	CHECK(blockmap_init(&m, 4) == 0);
+	for (uint64_t k = 0; k < 100000; k++) {
+		uint32_t *v = blockmap_slot(&m, k * 7919 + (k << 40), &ins);
+
+		CHECK(v && ins);
+		*v = (uint32_t)k;
+	}
+	CHECK(m.len == 100000);
+	for (uint64_t k = 0; k < 100000; k += 97) {
+		uint32_t *v = blockmap_find(&m, k * 7919 + (k << 40));
+
+		CHECK(v && *v == k);
+	}
+	CHECK(blockmap_find(&m, 3) == NULL);
+	CHECK(*blockmap_slot(&m, 0, &ins) == 0 && !ins);
+	blockmap_free(&m);
+}
+
+static void test_tids(void)
+{
+	CHECK(tid_gt(5, 4));
+	CHECK(!tid_gt(4, 4));
+	CHECK(tid_geq(4, 4));
+	CHECK(tid_gt(2, 0xfffffff0U)); /* wraps around */
+	CHECK(!tid_gt(0xfffffff0U, 2));
+}
+
+static void test_wrap(void)
+{
+	struct journal j = { .first = 1, .last = 1024, .maxlen = 1024 };
+
+	CHECK(journal_next(&j, 5) == 6);
+	CHECK(journal_next(&j, 1023) == 1);
+	CHECK(journal_wrap(&j, 1024 + 5) == 6);
+	/* With a fast-commit area the main log still wraps at last. */
+	j.maxlen = 1280;
+	CHECK(journal_next(&j, 1023) == 1);
+}
+
+static void test_tags(void)
+{
+	uint8_t tag[16] = { 0 };
+	struct journal j = { .incompat = JBD2_INCOMPAT_64BIT };
+
+	put_be32(tag, 0, 0x12345678);
+	put_be32(tag, 8, 0x9);
+	tag[6] = 0;
+	tag[7] = JBD2_FLAG_LAST_TAG | JBD2_FLAG_SAME_UUID;
+	CHECK(journal_tag_block(&j, tag) == 0x912345678ULL);
+	j.incompat = 0;
+	CHECK(journal_tag_block(&j, tag) == 0x12345678ULL);
+	CHECK(journal_tag_flags(tag) == (JBD2_FLAG_LAST_TAG | JBD2_FLAG_SAME_UUID));
+}
+
+int main(void)
+{
+	test_blockmap();
+	test_tids();
+	test_wrap();
+	test_tags();
+	printf("%d checks, %d failed\n", checks, failures);
+	return failures ? 1 : 0;
+}
