@@ -1,6 +1,7 @@
 /* journal.c: locate the journal (inode or external device), validate its
  * superblock the way the kernel's journal load does, and read log blocks. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -228,6 +229,12 @@ static int open_external(ext2_filsys fs, const struct journal_open_opts *opts, s
 		return fail(e, EXIT_OPERATIONAL,
 			    "external journal %s does not belong to this filesystem (UUID mismatch)",
 			    path);
+	if (ext2fs_le32_to_cpu(dsb.s_feature_ro_compat) & EXT4_FEATURE_RO_COMPAT_METADATA_CSUM &&
+	    ext2fs_le32_to_cpu(dsb.s_checksum) !=
+		    ext2fs_crc32c_le(~0U, (unsigned char *)&dsb,
+				     offsetof(struct ext2_super_block, s_checksum)))
+		return fail(e, EXIT_OPERATIONAL,
+			    "external journal %s: its superblock checksum does not match", path);
 	if ((1024U << ext2fs_le32_to_cpu(dsb.s_log_block_size)) != fs->blocksize)
 		return fail(e, EXIT_OPERATIONAL,
 			    "external journal %s has a different block size from the filesystem",

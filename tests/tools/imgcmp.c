@@ -1,17 +1,24 @@
 /* imgcmp: compare two ext4 images byte for byte, except for the primary
  * superblock fields that depend on when and how much a tool wrote
  * (s_wtime, s_wtime_hi, s_kbytes_written) and s_checksum, which covers them.
- * Exit 0 if equal, 1 if not (listing the differing ranges), 2 on error. */
+ * Exit 0 if equal, 1 if not (listing the differing ranges), 2 on error.
+ * -x OFFSET:LEN exempts more bytes (a test states each known difference). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SB 1024
 
+static long long extra_off[16], extra_len[16];
+static int nextra;
+
 static int exempt(long long off)
 {
 	long long o = off - SB;
 
+	for (int i = 0; i < nextra; i++)
+		if (off >= extra_off[i] && off < extra_off[i] + extra_len[i])
+			return 1;
 	return (o >= 0x30 && o < 0x34) ||	/* s_wtime */
 	       (o >= 0x178 && o < 0x180) ||	/* s_kbytes_written */
 	       o == 0x274 ||			/* s_wtime_hi */
@@ -23,10 +30,19 @@ int main(int argc, char **argv)
 	FILE *a, *b;
 	static unsigned char ba[1 << 16], bb[1 << 16];
 	long long off = 0, first = -1, last = -1;
-	int ranges = 0, shown = 0, quiet = argc > 3 && !strcmp(argv[3], "-q");
+	int ranges = 0, shown = 0, quiet = 0;
 
+	for (int i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "-q"))
+			quiet = 1;
+		else if (!strcmp(argv[i], "-x") && i + 1 < argc && nextra < 16 &&
+			 sscanf(argv[i + 1], "%lld:%lld", &extra_off[nextra], &extra_len[nextra]) == 2)
+			nextra++, i++;
+		else
+			argc = 0;
+	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: imgcmp A B [-q]\n");
+		fprintf(stderr, "usage: imgcmp A B [-q] [-x OFFSET:LEN]...\n");
 		return 2;
 	}
 	a = fopen(argv[1], "rb");
