@@ -108,7 +108,7 @@ int image_close(ext2_filsys fs, struct err *e)
 	return 0;
 }
 
-static int copy_range(int in, int out, off_t from, off_t to, struct err *e)
+static int copy_range(int in, int out, off_t from, off_t to, const char *label, struct err *e)
 {
 	while (from < to) {
 		loff_t a = from, b = from;
@@ -120,10 +120,11 @@ static int copy_range(int in, int out, off_t from, off_t to, struct err *e)
 					  sizeof(buf) : (size_t)(to - from), from);
 
 			if (r <= 0 || pwrite(out, buf, (size_t)r, from) != r)
-				return fail(e, EXIT_OPERATIONAL, "copying: %s", strerror(errno));
+				return fail(e, EXIT_OPERATIONAL, "copying to %s: %s", label,
+					    strerror(errno));
 			n = r;
 		} else if (n <= 0) {
-			return fail(e, EXIT_OPERATIONAL, "copying: %s",
+			return fail(e, EXIT_OPERATIONAL, "copying to %s: %s", label,
 				    n < 0 ? strerror(errno) : "unexpected end of file");
 		}
 		from += n;
@@ -131,7 +132,7 @@ static int copy_range(int in, int out, off_t from, off_t to, struct err *e)
 	return 0;
 }
 
-int image_copy(const char *src, const char *dst, struct err *e)
+int image_copy(const char *src, const char *dst, const char *label, struct err *e)
 {
 	struct stat st;
 	int in, out, rc = 0;
@@ -139,15 +140,16 @@ int image_copy(const char *src, const char *dst, struct err *e)
 
 	in = open(src, O_RDONLY);
 	if (in < 0)
-		return fail(e, EXIT_OPERATIONAL, "%s: %s", src, strerror(errno));
+		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
 	if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(in);
-		return fail(e, EXIT_OPERATIONAL, "%s: --output needs a regular image file", src);
+		return fail(e, EXIT_OPERATIONAL,
+			    "--output needs an image file; replay a device in place (with --undo)");
 	}
 	out = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (out < 0) {
 		close(in);
-		return fail(e, EXIT_OPERATIONAL, "%s: %s", dst, strerror(errno));
+		return fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
 	}
 	/* Copy only the data extents so that sparse images stay sparse. */
 	while (rc == 0 && pos < st.st_size) {
@@ -158,15 +160,15 @@ int image_copy(const char *src, const char *dst, struct err *e)
 		hole = lseek(in, data, SEEK_HOLE);
 		if (hole < 0)
 			hole = st.st_size;
-		rc = copy_range(in, out, data, hole, e);
+		rc = copy_range(in, out, data, hole, label, e);
 		pos = hole;
 	}
 	if (rc == 0 && ftruncate(out, st.st_size) != 0)
-		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", dst, strerror(errno));
+		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
 	if (rc == 0 && fsync(out) != 0)
-		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", dst, strerror(errno));
+		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
 	close(in);
 	if (close(out) != 0 && rc == 0)
-		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", dst, strerror(errno));
+		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
 	return rc;
 }

@@ -23,7 +23,8 @@ int image_open(const char *path, const struct image_open_opts *opts, ext2_filsys
  * superblock and descriptors. */
 int image_close(ext2_filsys fs, struct err *e);
 
-/* Make a sparse copy of src at dst (dst must not exist). */
-int image_copy(const char *src, const char *dst, struct err *e);
+/* Make a sparse copy of src at dst (dst must not exist).  Messages name the
+ * destination as label; the caller names the source. */
+int image_copy(const char *src, const char *dst, const char *label, struct err *e);
 
 #endif

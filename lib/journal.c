@@ -8,6 +8,7 @@
 #include <blkid.h>
 #include <uuid/uuid.h>
 
+#include "lib/crc32c.h"
 #include "lib/journal.h"
 
 #define EXT3_JOURNAL_DEV_FEATURE 0x0008 /* incompat: this device is a journal */
@@ -21,7 +22,7 @@ int fs_has_journal(ext2_filsys fs)
 uint32_t journal_csum(const struct journal *j, uint32_t seed, const void *buf, size_t len)
 {
 	(void)j;
-	return ext2fs_crc32c_le(seed, buf, len);
+	return crc32c(seed, buf, len);
 }
 
 static uint32_t csum_with_zeroed_field(const struct journal *j, uint32_t seed, const void *block,

@@ -219,7 +219,8 @@ static int do_list(const struct replay_cmd *cmd, struct err *e)
 
 /* Check everything read-only first, so that bad input never gets as far as
  * a write, an undo file or a half-made output. */
-static int preflight(const struct replay_cmd *cmd, int *external, int *idle, struct err *e)
+static int preflight(const struct replay_cmd *cmd, int *external, int *idle, int report,
+		     struct err *e)
 {
 	struct image_open_opts ro = { 0 };
 	struct replay_result r;
@@ -234,7 +235,7 @@ static int preflight(const struct replay_cmd *cmd, int *external, int *idle, str
 	*idle = nothing_to_do(fs, j) && !cmd->has_upto;
 	if (cmd->has_upto)
 		rc = replay_check_upto(&log, cmd->upto, e);
-	if (rc == 0 && *idle) {
+	if (rc == 0 && *idle && report) {
 		memset(&r, 0, sizeof(r));
 		r.end_tid = r.first_tid = log.start_tid;
 		print_report(cmd, j, &log, &r, 0, EXIT_CLEAN);
@@ -258,7 +259,7 @@ static int replay_to_output(const struct replay_cmd *cmd, struct err *e)
 		return fail(e, EXIT_OPERATIONAL, "out of memory");
 	snprintf(tmp, len, "%s.partial", cmd->output);
 	unlink(tmp);
-	if (image_copy(cmd->image, tmp, e)) {
+	if (image_copy(cmd->image, tmp, cmd->output, e)) {
 		unlink(tmp);
 		free(tmp);
 		return -1;
@@ -284,18 +285,19 @@ static int do_replay(const struct replay_cmd *cmd, struct err *e)
 	if (cmd->undo && access(cmd->undo, F_OK) == 0)
 		return fail(e, EXIT_OPERATIONAL, "--undo %s already exists; remove it first",
 			    cmd->undo);
-	if (preflight(cmd, &external, &idle, e))
+	if (preflight(cmd, &external, &idle, 0, e))
 		return -1;
 	if (cmd->output && external)
 		return fail(e, EXIT_OPERATIONAL,
 			    "the journal is external: --output cannot replay without changing it "
 			    "(use --undo)");
-	if (cmd->output)
-		return idle ? (image_copy(cmd->image, cmd->output, e) ? -1 : EXIT_CLEAN)
-			    : replay_to_output(cmd, e);
-	if (idle)
-		return EXIT_CLEAN;
-	return replay_here(cmd, cmd->image, &io, e);
+	if (!idle)
+		return cmd->output ? replay_to_output(cmd, e) : replay_here(cmd, cmd->image, &io, e);
+	/* Nothing to replay: the output is a plain copy.  Report only once
+	 * everything has succeeded. */
+	if (cmd->output && image_copy(cmd->image, cmd->output, cmd->output, e))
+		return -1;
+	return preflight(cmd, &external, &idle, 1, e) ? -1 : EXIT_CLEAN;
 }
 
 int main(int argc, char **argv)
@@ -305,6 +307,7 @@ int main(int argc, char **argv)
 	int code;
 
 	argp_err_exit_status = EXIT_USAGE;
+	argv[0] = (char *)cmd.cli.tool;	/* getopt names argv[0] in its messages */
 	argp_parse(&argp, argc, argv, 0, NULL, &cmd);
 	if (cmd.action == ACT_LIST) {
 		code = do_list(&cmd, &e);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/blockmap.h"
+#include "lib/crc32c.h"
 #include "lib/journal.h"
 
 static int failures, checks;
@@ -77,8 +78,23 @@ static void test_tags(void)
 	CHECK(journal_tag_flags(tag) == (JBD2_FLAG_LAST_TAG | JBD2_FLAG_SAME_UUID));
 }
 
+static void test_crc32c(void)
+{
+	uint8_t buf[4099];
+
+	srand(7);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rand();
+	/* Every length and misalignment agrees with libext2fs's table version. */
+	for (size_t off = 0; off < 9; off++)
+		for (size_t len = 0; len + off <= sizeof(buf); len += 1 + len / 3)
+			CHECK(crc32c(~0U, buf + off, len) == ext2fs_crc32c_le(~0U, buf + off, len));
+	CHECK(crc32c(0x12345678, buf, 4096) == ext2fs_crc32c_le(0x12345678, buf, 4096));
+}
+
 int main(void)
 {
+	test_crc32c();
 	test_blockmap();
 	test_tids();
 	test_wrap();
