@@ -61,8 +61,10 @@ int image_open(const char *path, const struct image_open_opts *opts, ext2_filsys
 	ext2_filsys fs = NULL;
 	errcode_t rc;
 
+	int is_file = !opts->manager || opts->manager == unix_io_manager;
+
 	*out = NULL;
-	if (image_check_path(path, e))
+	if (is_file && image_check_path(path, e))
 		return -1;
 	if (opts->writable)
 		flags |= EXT2_FLAG_RW;
@@ -86,7 +88,7 @@ int image_open(const char *path, const struct image_open_opts *opts, ext2_filsys
 			    "is an external journal device, not a filesystem "
 			    "(give the filesystem, and this with --journal)");
 	}
-	if (check_size(fs, path, e)) {
+	if (is_file && check_size(fs, path, e)) {
 		ext2fs_free(fs);
 		return -1;
 	}

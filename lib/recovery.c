@@ -97,3 +97,8 @@ int recovery_finish(ext2_filsys fs, struct journal *j, const struct replay_resul
 		return -1;
 	return update_fs_super(fs, r, journal_errno, e);
 }
+
+int recovery_finish_fs_only(ext2_filsys fs, const struct replay_result *r, struct err *e)
+{
+	return update_fs_super(fs, r, 0, e);
+}

@@ -15,4 +15,8 @@ void null_sink_init(struct replay_sink *sink);
 int recovery_finish(ext2_filsys fs, struct journal *j, const struct replay_result *r,
 		    struct err *e);
 
+/* Only the filesystem superblock's part, for in-memory views where the
+ * journal itself need not be marked empty. */
+int recovery_finish_fs_only(ext2_filsys fs, const struct replay_result *r, struct err *e);
+
 #endif

@@ -1,0 +1,24 @@
+/* check.h: pieces of the ext4da-check front-end. */
+#ifndef EXT4DA_CMD_CHECK_H
+#define EXT4DA_CMD_CHECK_H
+
+#include "lib/audit.h"
+#include "lib/cli.h"
+#include "lib/view.h"
+
+struct check_cmd {
+	struct cli cli;
+	const char *image;
+	const char *journal_path;
+	const char *undo;
+	int no_replay;
+	int data;		/* 1 on, 0 off, -1 automatic (when the image carries poison) */
+	int repair;
+};
+
+/* report.c */
+void print_check_report(const struct check_cmd *cmd, const struct view *v,
+			const struct findings *f, const struct audit_stats *st, int exit_code,
+			const char *repaired);
+
+#endif

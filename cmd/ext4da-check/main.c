@@ -1,0 +1,191 @@
+/* ext4da-check: audit a possibly crashed ext4 image without writing to it. */
+#include "config.h"
+
+#include <argp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/ext4da-check/check.h"
+
+const char *argp_program_version = "ext4da-check " PACKAGE_VERSION;
+const char *argp_program_bug_address = PACKAGE_BUGREPORT;
+
+enum { OPT_JSON = 256, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_NO_REPLAY, OPT_NO_DATA };
+
+static const struct argp_option options[] = {
+	{ "no-replay", OPT_NO_REPLAY, 0, 0, "Audit the raw on-disk state; do not replay the journal in memory", 0 },
+	{ "data", 'd', 0, 0, "Scan file data for poison and foreign stamps (STALE)", 0 },
+	{ "no-data", OPT_NO_DATA, 0, 0, "Never scan file data, even when the image carries poison", 0 },
+	{ "repair", 'r', 0, 0, "Free LEAKED blocks and fix group counts, keeping an undo file", 0 },
+	{ "undo", 'u', "FILE", 0, "Undo file for --repair (default IMAGE.ext4da-undo)", 0 },
+	{ "journal", 'j', "PATH", 0, "The external journal device (default: found by UUID)", 0 },
+	{ "json", OPT_JSON, 0, 0, "Print one JSON document (schema ext4da-check/1)", 0 },
+	{ "verbose", 'v', 0, 0, "List every finding", 0 },
+	{ "quiet", 'q', 0, 0, "Print only errors", 0 },
+	{ "progress", OPT_PROGRESS, 0, 0, "Show progress on stderr even when it is not a terminal", 0 },
+	{ "no-progress", OPT_NO_PROGRESS, 0, 0, "Never show progress", 0 },
+	{ 0 }
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct check_cmd *cmd = state->input;
+
+	switch (key) {
+	case OPT_NO_REPLAY: cmd->no_replay = 1; break;
+	case 'd': cmd->data = 1; break;
+	case OPT_NO_DATA: cmd->data = 0; break;
+	case 'r': cmd->repair = 1; break;
+	case 'u': cmd->undo = arg; break;
+	case 'j': cmd->journal_path = arg; break;
+	case 'v': cmd->cli.verbose++; break;
+	case 'q': cmd->cli.quiet = 1; break;
+	case OPT_JSON: cmd->cli.json = 1; break;
+	case OPT_PROGRESS: cmd->cli.progress = 1; break;
+	case OPT_NO_PROGRESS: cmd->cli.progress = 0; break;
+	case ARGP_KEY_ARG:
+		if (cmd->image)
+			argp_error(state, "only one IMAGE, please (got '%s' too)", arg);
+		cmd->image = arg;
+		break;
+	case ARGP_KEY_END:
+		if (!cmd->image)
+			argp_error(state, "no IMAGE given");
+		if (cmd->undo && !cmd->repair)
+			argp_error(state, "--undo goes with --repair");
+		if (cmd->repair && cmd->no_replay)
+			argp_error(state, "--repair works on a recovered image: drop --no-replay");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = {
+	options, parse_opt, "IMAGE",
+	"Audit a possibly crashed ext4 image: leaked reservations, unmarked or doubly "
+	"owned blocks, blocks past EOF, and stale data. Nothing is written unless "
+	"--repair is given.\v"
+	"If the journal needs recovery it is replayed into memory first. Exit status: "
+	"0 no errors, 1 errors repaired, 4 errors found and left, 8 operational error, "
+	"16 usage error.",
+	NULL, NULL, NULL
+};
+
+int repair_image(const struct check_cmd *cmd, const struct findings *f,
+		 const struct audit_stats *st, char *undo_used, size_t len, struct err *e);
+
+/* Poisoned devices write E4DAPOIS at every sector; sample free blocks. */
+static int carries_poison(ext2_filsys fs)
+{
+	uint64_t total = ext2fs_blocks_count(fs->super), step = total / 64 + 1;
+	uint8_t *buf = malloc(fs->blocksize);
+	int found = 0;
+
+	if (!buf)
+		return 0;
+	for (uint64_t b = fs->super->s_first_data_block; b < total && !found; b += step) {
+		blk64_t free_blk;
+
+		if (ext2fs_find_first_zero_block_bitmap2(fs->block_map, b, total - 1, &free_blk))
+			break;
+		if (io_channel_read_blk64(fs->io, free_blk, 1, buf) == 0 &&
+		    memcmp(buf, "E4DAPOIS", 8) == 0)
+			found = 1;
+	}
+	free(buf);
+	return found;
+}
+
+static void report_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	(void)total;
+	progress_update(ctx, done);
+}
+
+static int run_audit(struct check_cmd *cmd, struct view *v, struct findings *f,
+		     struct audit_stats *st, struct err *e)
+{
+	struct audit_opts ao = { 0 };
+	struct progress prog;
+	int rc;
+
+	if (cmd->data < 0) {
+		if (ext2fs_read_block_bitmap(v->fs))
+			cmd->data = 0;
+		else
+			cmd->data = carries_poison(v->fs);
+	}
+	ao.data_scan = cmd->data;
+	progress_start(&prog, &cmd->cli, "inodes", v->fs->super->s_inodes_count);
+	ao.progress = report_progress;
+	ao.progress_ctx = &prog;
+	rc = audit_run(v->fs, &ao, f, st, e);
+	progress_end(&prog);
+	return rc;
+}
+
+static void journal_findings(const struct view *v, struct findings *f)
+{
+	struct finding x = { .code = F_JOURNAL, .severity = SEV_INFO, .group = NO_GROUP };
+
+	if (!v->has_journal)
+		return;
+	if (v->replayed)
+		snprintf(x.detail, sizeof(x.detail),
+			 "journal needed recovery: replayed %zu transaction(s), tid %u to %u, in memory "
+			 "(%zu home blocks)%s", v->result.transactions, v->result.first_tid,
+			 v->result.end_tid - 1, v->result.blocks_written,
+			 replay_incomplete(&v->result) ? "; some committed data could not be replayed" : "");
+	else if (v->needed_recovery)
+		snprintf(x.detail, sizeof(x.detail),
+			 "journal needs recovery (%zu committed transaction(s)); audited the raw "
+			 "on-disk state", jlog_committed(&v->log));
+	else
+		return;
+	findings_add(f, &x);
+}
+
+int main(int argc, char **argv)
+{
+	struct check_cmd cmd = { .cli = { .tool = "ext4da-check", .progress = -1 }, .data = -1 };
+	struct view_opts vo = { 0 };
+	struct findings f = { 0 };
+	struct audit_stats st;
+	struct err e = { 0 };
+	struct view v;
+	char undo[4096] = "";
+	int code;
+
+	argp_err_exit_status = EXIT_USAGE;
+	argv[0] = (char *)cmd.cli.tool;
+	argp_parse(&argp, argc, argv, 0, NULL, &cmd);
+	vo.replay = !cmd.no_replay;
+	vo.journal_path = cmd.journal_path;
+	if (view_open(cmd.image, &vo, &v, &e))
+		return cli_fail(&cmd.cli, cmd.image, &e);
+	journal_findings(&v, &f);
+	if (run_audit(&cmd, &v, &f, &st, &e)) {
+		view_close(&v);
+		findings_free(&f);
+		return cli_fail(&cmd.cli, cmd.image, &e);
+	}
+	code = findings_errors(&f) ? EXIT_PROBLEMS : EXIT_CLEAN;
+	if (cmd.repair && code == EXIT_PROBLEMS) {
+		if (v.needed_recovery) {
+			fail(&e, EXIT_OPERATIONAL,
+			     "the journal needs recovery: replay it first (ext4da-replay --undo FILE)");
+			code = -1;
+		} else {
+			code = repair_image(&cmd, &f, &st, undo, sizeof(undo), &e);
+		}
+	}
+	if (code >= 0)
+		print_check_report(&cmd, &v, &f, &st, code, undo[0] ? undo : NULL);
+	view_close(&v);
+	free(st.dirs_per_group);
+	findings_free(&f);
+	return code < 0 ? cli_fail(&cmd.cli, cmd.image, &e) : code;
+}

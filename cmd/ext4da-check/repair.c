@@ -1,0 +1,87 @@
+/* repair.c: --repair frees LEAKED blocks and makes the group descriptors
+ * and superblock totals agree with the bitmaps.  Every overwritten block is
+ * saved in an undo file first, so e2undo can put the image back. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/ext4da-check/check.h"
+#include "lib/image.h"
+
+static void free_leaked(ext2_filsys fs, const struct findings *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct finding *x = &f->v[i];
+
+		if (x->code == F_LEAKED)
+			ext2fs_unmark_block_bitmap_range2(fs->block_map, x->block, (unsigned)x->blocks);
+	}
+	ext2fs_mark_bb_dirty(fs);
+}
+
+static void fix_counts(ext2_filsys fs, const struct audit_stats *st)
+{
+	uint64_t total_free = 0, total_ifree = 0;
+	uint32_t per = fs->super->s_inodes_per_group;
+
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		uint64_t first = ext2fs_group_first_block2(fs, g), last = ext2fs_group_last_block2(fs, g);
+		uint32_t free_c = 0, free_i = 0;
+
+		for (uint64_t b = first; b <= last; b += EXT2FS_CLUSTER_RATIO(fs))
+			free_c += !ext2fs_fast_test_block_bitmap2(fs->block_map, b);
+		for (uint32_t i = 1; i <= per; i++)
+			free_i += !ext2fs_fast_test_inode_bitmap2(fs->inode_map, g * per + i);
+		ext2fs_bg_free_blocks_count_set(fs, g, free_c);
+		ext2fs_bg_free_inodes_count_set(fs, g, free_i);
+		if (st->dirs_per_group)
+			ext2fs_bg_used_dirs_count_set(fs, g, st->dirs_per_group[g]);
+		ext2fs_group_desc_csum_set(fs, g);
+		total_free += free_c;
+		total_ifree += free_i;
+	}
+	ext2fs_free_blocks_count_set(fs->super, EXT2FS_C2B(fs, total_free));
+	fs->super->s_free_inodes_count = (uint32_t)total_ifree;
+	ext2fs_mark_super_dirty(fs);
+}
+
+int repair_image(const struct check_cmd *cmd, const struct findings *f,
+		 const struct audit_stats *st, char *undo_used, size_t len, struct err *e)
+{
+	struct image_open_opts io = { .writable = 1 };
+	ext2_filsys fs;
+	errcode_t rc;
+
+	if (cmd->undo)
+		snprintf(undo_used, len, "%s", cmd->undo);
+	else
+		snprintf(undo_used, len, "%s.ext4da-undo", cmd->image);
+	if (access(undo_used, F_OK) == 0) {
+		fail(e, EXIT_OPERATIONAL, "undo file %s already exists; remove it first", undo_used);
+		undo_used[0] = 0;
+		return -1;
+	}
+	io.undo_file = undo_used;
+	if (image_open(cmd->image, &io, &fs, e)) {
+		undo_used[0] = 0;
+		return -1;
+	}
+	rc = ext2fs_read_bitmaps(fs);
+	if (rc) {
+		ext2fs_free(fs);
+		return fail(e, EXIT_OPERATIONAL, "reading bitmaps: %s", errcode_text(rc));
+	}
+	free_leaked(fs, f);
+	fix_counts(fs, st);
+	fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;	/* as e2fsck: backups stay as they are */
+	rc = ext2fs_close_free(&fs);
+	if (rc)
+		return fail(e, EXIT_OPERATIONAL, "writing repairs: %s", errcode_text(rc));
+	for (size_t i = 0; i < f->n; i++) {
+		enum finding_code c = f->v[i].code;
+
+		if (f->v[i].severity == SEV_ERROR && c != F_LEAKED && c != F_GROUP_COUNTS)
+			return EXIT_PROBLEMS;
+	}
+	return EXIT_FIXED;
+}

@@ -1,0 +1,258 @@
+/* audit.c: the audit's passes in order, and the comparisons against the
+ * on-disk bitmaps and group descriptors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/audit_ctx.h"
+
+/* The orphan list threads pending inodes through i_dtime. */
+int find_orphans(struct audit_ctx *a)
+{
+	ext2_filsys fs = a->fs;
+	uint32_t ino = fs->super->s_last_orphan;
+	struct ext2_inode inode;
+	struct finding f = { .code = F_ORPHAN, .severity = SEV_INFO, .group = NO_GROUP };
+
+	for (uint32_t steps = 0; ino && steps < fs->super->s_inodes_count; steps++) {
+		int ins;
+
+		if (ino < EXT2_FIRST_INODE(fs->super) || ino > fs->super->s_inodes_count ||
+		    ext2fs_read_inode(fs, ino, &inode)) {
+			f.severity = SEV_WARNING;
+			snprintf(f.detail, sizeof(f.detail), "orphan list points at invalid inode %u",
+				 ino);
+			return add_finding(a, &f);
+		}
+		if (!blockmap_slot(&a->orphans, ino, &ins))
+			return fail(a->e, EXIT_OPERATIONAL, "out of memory");
+		if (!ins) {
+			f.severity = SEV_WARNING;
+			snprintf(f.detail, sizeof(f.detail), "orphan list loops at inode %u", ino);
+			return add_finding(a, &f);
+		}
+		a->st->orphans++;
+		f.ino = ino;
+		snprintf(f.detail, sizeof(f.detail),
+			 "pending orphan (links %u, size %llu): the kernel frees or truncates it at "
+			 "the next mount", inode.i_links_count,
+			 (unsigned long long)EXT2_I_SIZE(&inode));
+		if (add_finding(a, &f))
+			return -1;
+		ino = inode.i_dtime;
+	}
+	return 0;
+}
+
+static void range_finding(struct audit_ctx *a, enum finding_code code, uint64_t blk,
+			  uint64_t n, const char *detail)
+{
+	ext2_filsys fs = a->fs;
+
+	/* One finding per group, so each names its group. */
+	while (n) {
+		dgrp_t g = ext2fs_group_of_blk2(fs, blk);
+		uint64_t end = ext2fs_group_last_block2(fs, g) + 1;
+		uint64_t k = end - blk < n ? end - blk : n;
+		struct finding f = { .code = code, .severity = SEV_ERROR, .group = g,
+				     .block = blk, .blocks = k };
+
+		snprintf(f.detail, sizeof(f.detail), "%s", detail);
+		add_finding(a, &f);
+		if (code == F_LEAKED)
+			a->st->leaked_blocks += k;
+		else
+			a->st->unmarked_blocks += k;
+		blk += k;
+		n -= k;
+	}
+}
+
+/* LEAKED and UNMARKED: walk the runs where bitmap and owners differ. */
+static void compare_bitmaps(struct audit_ctx *a)
+{
+	ext2_filsys fs = a->fs;
+	uint64_t first = fs->super->s_first_data_block, end = ext2fs_blocks_count(fs->super);
+	uint64_t step = EXT2FS_CLUSTER_RATIO(fs);
+
+	for (uint64_t b = first; b < end;) {
+		int used = ext2fs_fast_test_block_bitmap2(fs->block_map, b) != 0;
+		int owned = ext2fs_fast_test_block_bitmap2(a->owned, b) != 0;
+		uint64_t run = b;
+
+		if (used == owned) {
+			b += step;
+			continue;
+		}
+		while (run < end && (ext2fs_fast_test_block_bitmap2(fs->block_map, run) != 0) == used &&
+		       (ext2fs_fast_test_block_bitmap2(a->owned, run) != 0) == owned)
+			run += step;
+		if (used)
+			range_finding(a, F_LEAKED, b, run - b,
+				      "in use in the bitmap but owned by nothing (an uncommitted "
+				      "reservation?)");
+		else
+			range_finding(a, F_UNMARKED, b, run - b,
+				      "owned but free in the bitmap: could be allocated twice");
+		b = run;
+	}
+}
+
+static uint64_t free_clusters_in_group(struct audit_ctx *a, dgrp_t g)
+{
+	ext2_filsys fs = a->fs;
+	uint64_t first = ext2fs_group_first_block2(fs, g), last = ext2fs_group_last_block2(fs, g);
+	uint64_t n = 0;
+
+	for (uint64_t b = first; b <= last; b += EXT2FS_CLUSTER_RATIO(fs))
+		n += !ext2fs_fast_test_block_bitmap2(fs->block_map, b);
+	return n;
+}
+
+static uint64_t free_inodes_in_group(struct audit_ctx *a, dgrp_t g)
+{
+	ext2_filsys fs = a->fs;
+	uint32_t per = fs->super->s_inodes_per_group;
+	uint64_t n = 0;
+
+	for (uint32_t i = 1; i <= per; i++)
+		n += !ext2fs_fast_test_inode_bitmap2(fs->inode_map, g * per + i);
+	return n;
+}
+
+static void group_finding(struct audit_ctx *a, dgrp_t g, const char *what, uint64_t has,
+			  uint64_t should)
+{
+	struct finding f = { .code = F_GROUP_COUNTS, .severity = SEV_ERROR, .group = g };
+
+	snprintf(f.detail, sizeof(f.detail), "%s is %llu, the bitmaps say %llu", what,
+		 (unsigned long long)has, (unsigned long long)should);
+	add_finding(a, &f);
+}
+
+static void compare_group_counts(struct audit_ctx *a)
+{
+	ext2_filsys fs = a->fs;
+	uint64_t sum_blocks = 0, sum_inodes = 0;
+
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		uint64_t fb = free_clusters_in_group(a, g), fi = free_inodes_in_group(a, g);
+
+		sum_blocks += fb;
+		sum_inodes += fi;
+		if (ext2fs_bg_free_blocks_count(fs, g) != fb)
+			group_finding(a, g, "free blocks count", ext2fs_bg_free_blocks_count(fs, g), fb);
+		if (ext2fs_bg_free_inodes_count(fs, g) != fi)
+			group_finding(a, g, "free inodes count", ext2fs_bg_free_inodes_count(fs, g), fi);
+		if (ext2fs_bg_used_dirs_count(fs, g) != a->dirs_per_group[g])
+			group_finding(a, g, "directories count", ext2fs_bg_used_dirs_count(fs, g),
+				      a->dirs_per_group[g]);
+		if (ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT) && a->inodes_per_group[g])
+			group_finding(a, g, "INODE_UNINIT group's in-use inodes", a->inodes_per_group[g], 0);
+	}
+	if (ext2fs_free_blocks_count(fs->super) != EXT2FS_C2B(fs, sum_blocks) ||
+	    fs->super->s_free_inodes_count != sum_inodes) {
+		struct finding f = { .code = F_GROUP_COUNTS, .severity = SEV_INFO, .group = NO_GROUP };
+
+		snprintf(f.detail, sizeof(f.detail),
+			 "superblock totals (%llu free blocks, %u free inodes) differ from the groups "
+			 "(%llu, %llu); the kernel recomputes them at mount",
+			 (unsigned long long)ext2fs_free_blocks_count(fs->super),
+			 fs->super->s_free_inodes_count,
+			 (unsigned long long)EXT2FS_C2B(fs, sum_blocks), (unsigned long long)sum_inodes);
+		add_finding(a, &f);
+	}
+}
+
+static int any_duplicates(struct audit_ctx *a)
+{
+	blk64_t found;
+
+	return ext2fs_find_first_set_block_bitmap2(a->dup, a->fs->super->s_first_data_block,
+						   ext2fs_blocks_count(a->fs->super) - 1, &found) == 0;
+}
+
+static int setup(struct audit_ctx *a)
+{
+	ext2_filsys fs = a->fs;
+	errcode_t rc;
+
+	rc = ext2fs_read_bitmaps(fs);
+	if (rc)
+		return fail(a->e, EXIT_OPERATIONAL, "reading bitmaps: %s", errcode_text(rc));
+	rc = ext2fs_allocate_block_bitmap(fs, "owned blocks", &a->owned);
+	if (!rc)
+		rc = ext2fs_allocate_block_bitmap(fs, "duplicate blocks", &a->dup);
+	if (rc)
+		return fail(a->e, EXIT_OPERATIONAL, "allocating bitmaps: %s", errcode_text(rc));
+	a->block_buf = malloc(AUDIT_BUF_BYTES);
+	a->dirs_per_group = calloc(fs->group_desc_count, sizeof(uint32_t));
+	a->inodes_per_group = calloc(fs->group_desc_count, sizeof(uint32_t));
+	if (!a->block_buf || !a->dirs_per_group || !a->inodes_per_group || blockmap_init(&a->xattr_blocks, 64) ||
+	    blockmap_init(&a->orphans, 64) || blockmap_init(&a->dup_owner, 64))
+		return fail(a->e, EXIT_OPERATIONAL, "out of memory");
+	return 0;
+}
+
+static void teardown(struct audit_ctx *a)
+{
+	if (a->owned)
+		ext2fs_free_block_bitmap(a->owned);
+	if (a->dup)
+		ext2fs_free_block_bitmap(a->dup);
+	free(a->block_buf);
+	if (a->failed || !a->st->dirs_per_group)
+		free(a->dirs_per_group);
+	free(a->inodes_per_group);
+	blockmap_free(&a->xattr_blocks);
+	blockmap_free(&a->orphans);
+	blockmap_free(&a->dup_owner);
+}
+
+static void unconverted_summary(struct audit_ctx *a)
+{
+	struct finding f = { .code = F_UNCONVERTED, .severity = SEV_INFO, .group = NO_GROUP };
+
+	if (!a->st->unconverted_blocks)
+		return;
+	snprintf(f.detail, sizeof(f.detail),
+		 "%llu unwritten blocks inside i_size in %llu files: fallocated, or (after a crash "
+		 "with dioread_nolock) written data whose conversion never committed",
+		 (unsigned long long)a->st->unconverted_blocks,
+		 (unsigned long long)a->st->unconverted_files);
+	f.blocks = 0;
+	add_finding(a, &f);
+}
+
+int audit_run(ext2_filsys fs, const struct audit_opts *opts, struct findings *out,
+	      struct audit_stats *stats, struct err *e)
+{
+	static const struct audit_opts defaults;
+	struct audit_ctx a = { .fs = fs, .opts = opts ? opts : &defaults, .out = out,
+			       .st = stats, .e = e, .pass = 1 };
+	int rc = -1;
+
+	memset(stats, 0, sizeof(*stats));
+	if (setup(&a) || find_orphans(&a) || mark_fs_metadata(&a) || walk_inodes(&a))
+		goto out;
+	if (any_duplicates(&a)) {
+		a.pass = 2;
+		blockmap_free(&a.xattr_blocks);
+		if (blockmap_init(&a.xattr_blocks, 64)) {
+			fail(e, EXIT_OPERATIONAL, "out of memory");
+			goto out;
+		}
+		if (mark_fs_metadata(&a) || walk_inodes(&a))
+			goto out;
+		a.pass = 1;
+	}
+	compare_bitmaps(&a);
+	compare_group_counts(&a);
+	unconverted_summary(&a);
+	rc = a.failed ? -1 : 0;
+	if (rc == 0)
+		stats->dirs_per_group = a.dirs_per_group;
+out:
+	teardown(&a);
+	return rc;
+}

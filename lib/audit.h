@@ -1,0 +1,35 @@
+/* audit.h: the ext4da-check audit of one filesystem state: who owns each
+ * block, and how that disagrees with the bitmaps, the group descriptors,
+ * i_size, and (with a data scan) the data the files really wrote. */
+#ifndef EXT4DA_AUDIT_H
+#define EXT4DA_AUDIT_H
+
+#include <ext2fs/ext2fs.h>
+
+#include "lib/error.h"
+#include "lib/findings.h"
+
+struct audit_opts {
+	int data_scan;		/* read written blocks for poison and foreign stamps */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+};
+
+struct audit_stats {
+	uint64_t inodes_in_use, files, dirs;
+	uint64_t owned_blocks;
+	uint64_t unconverted_files, unconverted_blocks;
+	uint64_t orphans;
+	uint64_t data_blocks_scanned;
+	uint64_t leaked_blocks, unmarked_blocks, multiply_owned_blocks;
+	uint64_t stale_blocks;
+	uint32_t *dirs_per_group;	/* in-use directories per group; caller frees */
+};
+
+/* Audit fs (opened with EXT2_FLAG_64BITS; its bitmaps are read here).
+ * Fails only when the audit cannot run at all; damage is reported as
+ * findings. */
+int audit_run(ext2_filsys fs, const struct audit_opts *opts, struct findings *out,
+	      struct audit_stats *stats, struct err *e);
+
+#endif

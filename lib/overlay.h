@@ -1,0 +1,38 @@
+/* overlay.h: a copy-on-write view of an image.  Reads fall through to the
+ * image file (or to a lower overlay); writes stay in memory.  The overlay is
+ * also an io_manager, so libext2fs, journal replay and the audit run on it
+ * unchanged: ext4da-check replays a journal into one without touching the
+ * image, and crash states are overlays over a write log. */
+#ifndef EXT4DA_OVERLAY_H
+#define EXT4DA_OVERLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ext2fs/ext2fs.h>
+
+#include "lib/error.h"
+
+#define OVERLAY_CHUNK 4096
+
+struct overlay;
+
+/* Over an open read-only file descriptor of size bytes (not owned), or over
+ * a lower overlay (fd < 0). */
+struct overlay *overlay_new(int fd, uint64_t size, struct overlay *lower);
+void overlay_free(struct overlay *ov);
+/* Forget every write, keeping the memory for reuse. */
+void overlay_reset(struct overlay *ov);
+
+uint64_t overlay_size(const struct overlay *ov);
+size_t overlay_chunks(const struct overlay *ov);	/* chunks held in memory */
+
+int overlay_read(struct overlay *ov, uint64_t off, void *buf, size_t len);
+int overlay_write(struct overlay *ov, uint64_t off, const void *buf, size_t len);
+int overlay_zero(struct overlay *ov, uint64_t off, uint64_t len);
+
+/* The io_manager, and the name to open an overlay with through it. */
+extern io_manager overlay_io_manager;
+void overlay_io_name(struct overlay *ov, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,157 @@
+/* owners.c: who owns each block.  Filesystem metadata (superblocks,
+ * descriptors, bitmaps, inode tables, the resize inode's index block) and
+ * every in-use inode's extent tree, indirect blocks, data and xattr block.
+ * Pass 1 builds the owned and duplicate maps; pass 2 re-walks only to name
+ * the owners of duplicated blocks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/audit_ctx.h"
+
+#define RESIZE_INO 7
+#define BAD_BLOCKS_INO 1
+#define MAX_EXTENTS_PER_INODE (1U << 26)
+
+int add_finding(struct audit_ctx *a, const struct finding *f)
+{
+	if (findings_add(a->out, f)) {
+		a->failed = 1;
+		return fail(a->e, EXIT_OPERATIONAL, "out of memory");
+	}
+	return 0;
+}
+
+static int64_t group_of(ext2_filsys fs, uint64_t blk)
+{
+	return (int64_t)ext2fs_group_of_blk2(fs, blk);
+}
+
+static void report_beyond(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n,
+			  uint64_t lblk)
+{
+	struct finding f = { .code = F_CORRUPT, .severity = SEV_ERROR, .group = NO_GROUP,
+			     .block = blk, .blocks = n, .ino = ino, .has_logical = ino != 0,
+			     .lblk = lblk, .lblocks = n };
+
+	snprintf(f.detail, sizeof(f.detail), "block numbers beyond the filesystem (%llu blocks)",
+		 (unsigned long long)ext2fs_blocks_count(a->fs->super));
+	add_finding(a, &f);
+}
+
+/* Pass 2: the second claimant of a duplicated cluster names both owners. */
+static void name_dup_owner(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t lblk)
+{
+	uint64_t cluster = EXT2FS_B2C(a->fs, blk);
+	uint32_t *first;
+	int ins;
+	struct finding f = { .code = F_MULTIPLY_OWNED, .severity = SEV_ERROR };
+
+	first = blockmap_slot(&a->dup_owner, cluster, &ins);
+	if (!first) {
+		a->failed = 1;
+		return;
+	}
+	if (ins) {
+		*first = ino + 1;	/* 1 means filesystem metadata */
+		return;
+	}
+	if (*first == ino + 1 && ino != 0)
+		return;
+	f.group = group_of(a->fs, blk);
+	f.block = blk;
+	f.blocks = 1;
+	f.ino = *first - 1;
+	f.other_ino = ino;
+	f.has_logical = ino != 0;
+	f.lblk = lblk;
+	f.lblocks = 1;
+	snprintf(f.detail, sizeof(f.detail), "claimed by %s and by inode %u",
+		 f.ino ? "an inode" : "filesystem metadata", ino);
+	if (f.ino == 0 && ino == 0)
+		snprintf(f.detail, sizeof(f.detail), "claimed twice by filesystem metadata");
+	add_finding(a, &f);
+}
+
+/* Mark [blk, blk+n) as owned by ino, noting duplicates. */
+void own_range(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n, uint64_t lblk)
+{
+	ext2_filsys fs = a->fs;
+	uint64_t total = ext2fs_blocks_count(fs->super);
+	uint64_t last_cluster = ~0ULL;
+
+	if (n == 0)
+		return;
+	if (blk < fs->super->s_first_data_block || blk >= total || n > total - blk) {
+		if (a->pass == 1)
+			report_beyond(a, ino, blk, n, lblk);
+		return;
+	}
+	if (a->pass == 2) {
+		for (uint64_t i = 0; i < n; i++)
+			if (ext2fs_test_block_bitmap2(a->dup, blk + i))
+				name_dup_owner(a, ino, blk + i, lblk + i);
+		return;
+	}
+	if (ext2fs_test_block_bitmap_range2(a->owned, blk, (unsigned)n) && n < (1ULL << 31)) {
+		ext2fs_mark_block_bitmap_range2(a->owned, blk, (unsigned)n);
+		a->st->owned_blocks += n;
+		return;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t c = EXT2FS_B2C(fs, blk + i);
+
+		/* With bigalloc one owner may use several blocks of a cluster. */
+		if (c == last_cluster)
+			continue;
+		last_cluster = c;
+		if (ext2fs_fast_test_block_bitmap2(a->owned, blk + i))
+			ext2fs_fast_mark_block_bitmap2(a->dup, blk + i);
+		else
+			ext2fs_fast_mark_block_bitmap2(a->owned, blk + i);
+		a->st->owned_blocks++;
+	}
+}
+
+static void mark_group_metadata(struct audit_ctx *a, dgrp_t g)
+{
+	ext2_filsys fs = a->fs;
+	blk64_t itable = ext2fs_inode_table_loc(fs, g);
+
+	own_range(a, 0, ext2fs_block_bitmap_loc(fs, g), 1, 0);
+	own_range(a, 0, ext2fs_inode_bitmap_loc(fs, g), 1, 0);
+	if (itable)
+		own_range(a, 0, itable, fs->inode_blocks_per_group, 0);
+}
+
+/* Superblock copies, descriptors and reserved descriptor blocks (which the
+ * resize inode points into), then per-group bitmaps and inode tables. */
+int mark_fs_metadata(struct audit_ctx *a)
+{
+	ext2_filsys fs = a->fs;
+	ext2fs_block_bitmap sb_and_gdt;
+	errcode_t rc;
+	blk64_t b;
+
+	rc = ext2fs_allocate_block_bitmap(fs, "superblocks and descriptors", &sb_and_gdt);
+	if (rc)
+		return fail(a->e, EXIT_OPERATIONAL, "allocating a bitmap: %s", errcode_text(rc));
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++)
+		ext2fs_reserve_super_and_bgd(fs, g, sb_and_gdt);
+	for (b = fs->super->s_first_data_block; b < ext2fs_blocks_count(fs->super);) {
+		blk64_t set, zero, end = ext2fs_blocks_count(fs->super) - 1;
+
+		if (ext2fs_find_first_set_block_bitmap2(sb_and_gdt, b, end, &set))
+			break;
+		if (ext2fs_find_first_zero_block_bitmap2(sb_and_gdt, set, end, &zero))
+			zero = end + 1;
+		own_range(a, 0, set, zero - set, 0);
+		b = zero;
+	}
+	ext2fs_free_block_bitmap(sb_and_gdt);
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++)
+		mark_group_metadata(a, g);
+	if (ext2fs_has_feature_mmp(fs->super) && fs->super->s_mmp_block)
+		own_range(a, 0, fs->super->s_mmp_block, 1, 0);
+	return 0;
+}
