@@ -68,56 +68,119 @@ static void range_finding(struct audit_ctx *a, enum finding_code code, uint64_t 
 	}
 }
 
-/* LEAKED and UNMARKED: walk the runs where bitmap and owners differ. */
-static void compare_bitmaps(struct audit_ctx *a)
+/* Report the blocks set in `in` but clear in `out`, walking runs rather
+ * than bits: both maps are run-length trees. */
+static void report_difference(struct audit_ctx *a, ext2fs_block_bitmap in,
+			      ext2fs_block_bitmap out, enum finding_code code, const char *detail)
 {
 	ext2_filsys fs = a->fs;
-	uint64_t first = fs->super->s_first_data_block, end = ext2fs_blocks_count(fs->super);
-	uint64_t step = EXT2FS_CLUSTER_RATIO(fs);
+	blk64_t end = ext2fs_blocks_count(fs->super) - 1, b = fs->super->s_first_data_block;
 
-	for (uint64_t b = first; b < end;) {
-		int used = ext2fs_fast_test_block_bitmap2(fs->block_map, b) != 0;
-		int owned = ext2fs_fast_test_block_bitmap2(a->owned, b) != 0;
-		uint64_t run = b;
+	while (b <= end) {
+		blk64_t s, z, gap_start, gap_end;
 
-		if (used == owned) {
-			b += step;
-			continue;
+		if (ext2fs_find_first_set_block_bitmap2(in, b, end, &s))
+			break;
+		if (ext2fs_find_first_zero_block_bitmap2(in, s, end, &z))
+			z = end + 1;
+		for (blk64_t c = s; c < z;) {
+			if (ext2fs_find_first_zero_block_bitmap2(out, c, z - 1, &gap_start))
+				break;
+			if (ext2fs_find_first_set_block_bitmap2(out, gap_start, z - 1, &gap_end))
+				gap_end = z;
+			range_finding(a, code, gap_start, gap_end - gap_start, detail);
+			c = gap_end;
 		}
-		while (run < end && (ext2fs_fast_test_block_bitmap2(fs->block_map, run) != 0) == used &&
-		       (ext2fs_fast_test_block_bitmap2(a->owned, run) != 0) == owned)
-			run += step;
-		if (used)
-			range_finding(a, F_LEAKED, b, run - b,
-				      "in use in the bitmap but owned by nothing (an uncommitted "
-				      "reservation?)");
-		else
-			range_finding(a, F_UNMARKED, b, run - b,
-				      "owned but free in the bitmap: could be allocated twice");
-		b = run;
+		b = z;
 	}
+}
+
+/* The owned map at the bitmap's granularity: with bigalloc a cluster is in
+ * use when any of its blocks is owned. */
+static ext2fs_block_bitmap owned_clusters(struct audit_ctx *a)
+{
+	ext2_filsys fs = a->fs;
+	ext2fs_block_bitmap c;
+	blk64_t end = ext2fs_blocks_count(fs->super) - 1, b = fs->super->s_first_data_block;
+
+	if (EXT2FS_CLUSTER_RATIO(fs) == 1)
+		return a->owned;
+	if (ext2fs_allocate_block_bitmap(fs, "owned clusters", &c))
+		return NULL;
+	while (b <= end) {
+		blk64_t s, z;
+
+		if (ext2fs_find_first_set_block_bitmap2(a->owned, b, end, &s))
+			break;
+		if (ext2fs_find_first_zero_block_bitmap2(a->owned, s, end, &z))
+			z = end + 1;
+		ext2fs_mark_block_bitmap_range2(c, s, (unsigned)(z - s));
+		b = z;
+	}
+	return c;
+}
+
+static void compare_bitmaps(struct audit_ctx *a)
+{
+	ext2fs_block_bitmap owned = owned_clusters(a);
+
+	if (!owned) {
+		a->failed = 1;
+		fail(a->e, EXIT_OPERATIONAL, "out of memory");
+		return;
+	}
+	report_difference(a, a->fs->block_map, owned, F_LEAKED,
+			  "in use in the bitmap but owned by nothing (an uncommitted reservation?)");
+	report_difference(a, owned, a->fs->block_map, F_UNMARKED,
+			  "owned but free in the bitmap: could be allocated twice");
+	if (owned != a->owned)
+		ext2fs_free_block_bitmap(owned);
+}
+
+/* Set blocks in [first, last], counted in clusters. */
+static uint64_t used_clusters(ext2_filsys fs, uint64_t first, uint64_t last)
+{
+	uint64_t n = 0;
+
+	for (blk64_t b = first; b <= last;) {
+		blk64_t s, z;
+
+		if (ext2fs_find_first_set_block_bitmap2(fs->block_map, b, last, &s))
+			break;
+		if (ext2fs_find_first_zero_block_bitmap2(fs->block_map, s, last, &z))
+			z = last + 1;
+		n += EXT2FS_NUM_B2C(fs, z - s);
+		b = z;
+	}
+	return n;
 }
 
 static uint64_t free_clusters_in_group(struct audit_ctx *a, dgrp_t g)
 {
 	ext2_filsys fs = a->fs;
 	uint64_t first = ext2fs_group_first_block2(fs, g), last = ext2fs_group_last_block2(fs, g);
-	uint64_t n = 0;
 
-	for (uint64_t b = first; b <= last; b += EXT2FS_CLUSTER_RATIO(fs))
-		n += !ext2fs_fast_test_block_bitmap2(fs->block_map, b);
-	return n;
+	return EXT2FS_NUM_B2C(fs, last - first + 1) - used_clusters(fs, first, last);
 }
 
 static uint64_t free_inodes_in_group(struct audit_ctx *a, dgrp_t g)
 {
 	ext2_filsys fs = a->fs;
 	uint32_t per = fs->super->s_inodes_per_group;
-	uint64_t n = 0;
+	ext2_ino_t first = g * per + 1, last = first + per - 1, i = first;
+	uint64_t used = 0;
 
-	for (uint32_t i = 1; i <= per; i++)
-		n += !ext2fs_fast_test_inode_bitmap2(fs->inode_map, g * per + i);
-	return n;
+	while (i <= last) {
+		ext2_ino_t s, z;
+
+		if (ext2fs_find_first_set_inode_bitmap2(fs->inode_map, i, last, &s))
+			break;
+		if (ext2fs_find_first_zero_inode_bitmap2(fs->inode_map, s, last, &z))
+			z = last + 1;
+		used += z - s;
+		i = z;
+	}
+	return per - used;
 }
 
 static void group_finding(struct audit_ctx *a, dgrp_t g, const char *what, uint64_t has,
@@ -180,9 +243,10 @@ static int setup(struct audit_ctx *a)
 	rc = ext2fs_read_bitmaps(fs);
 	if (rc)
 		return fail(a->e, EXIT_OPERATIONAL, "reading bitmaps: %s", errcode_text(rc));
-	rc = ext2fs_allocate_block_bitmap(fs, "owned blocks", &a->owned);
+	/* Block granularity: with bigalloc, metadata and files share clusters. */
+	rc = ext2fs_allocate_subcluster_bitmap(fs, "owned blocks", &a->owned);
 	if (!rc)
-		rc = ext2fs_allocate_block_bitmap(fs, "duplicate blocks", &a->dup);
+		rc = ext2fs_allocate_subcluster_bitmap(fs, "duplicate blocks", &a->dup);
 	if (rc)
 		return fail(a->e, EXIT_OPERATIONAL, "allocating bitmaps: %s", errcode_text(rc));
 	a->block_buf = malloc(AUDIT_BUF_BYTES);

@@ -14,14 +14,14 @@ struct audit_ctx {
 	struct findings *out;
 	struct audit_stats *st;
 	struct err *e;
-	ext2fs_block_bitmap owned;	/* cluster granularity, like fs->block_map */
-	ext2fs_block_bitmap dup;	/* clusters claimed more than once */
+	ext2fs_block_bitmap owned;	/* block granularity, even with bigalloc */
+	ext2fs_block_bitmap dup;	/* blocks claimed more than once */
 	struct blockmap xattr_blocks;	/* shared xattr blocks already counted */
 	struct blockmap orphans;	/* inode -> 1 */
 	uint32_t *dirs_per_group;
 	uint32_t *inodes_per_group;	/* in-use inodes found, per group */
 	int pass;			/* 1: mark owners; 2: name owners of duplicates */
-	struct blockmap dup_owner;	/* pass 2: cluster -> first owner (+1; 1 = metadata) */
+	struct blockmap dup_owner;	/* pass 2: block -> first owner (+1; 1 = metadata) */
 	uint8_t *block_buf;		/* scratch of AUDIT_BUF_BYTES */
 	int failed;			/* a fatal error was recorded in e */
 };

@@ -74,6 +74,11 @@ static int name_ok(const char *name, size_t field)
 	return 1;
 }
 
+int mark_name_valid(const char *name)
+{
+	return name_ok(name, MARK_NAME_FIELD);
+}
+
 static int path_ok(const char *path, size_t field)
 {
 	size_t n = strnlen(path, field);

@@ -112,6 +112,10 @@ enum mark_status {
 
 const char *mark_status_text(enum mark_status s);
 
+/* 1 if name can be a mark's name: 1..MARK_NAME_MAX bytes of printable
+ * ASCII without spaces (names end up in console logs and reports). */
+int mark_name_valid(const char *name);
+
 /* Encode r into buf (MARK_RECORD_SIZE bytes).  Returns MARK_OK, or
  * MARK_BAD_FIELD if r cannot be encoded (empty or long name, bad kind or
  * count, empty or long path, seq 0). */

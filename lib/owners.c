@@ -42,12 +42,11 @@ static void report_beyond(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint6
 /* Pass 2: the second claimant of a duplicated cluster names both owners. */
 static void name_dup_owner(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t lblk)
 {
-	uint64_t cluster = EXT2FS_B2C(a->fs, blk);
 	uint32_t *first;
 	int ins;
 	struct finding f = { .code = F_MULTIPLY_OWNED, .severity = SEV_ERROR };
 
-	first = blockmap_slot(&a->dup_owner, cluster, &ins);
+	first = blockmap_slot(&a->dup_owner, blk, &ins);
 	if (!first) {
 		a->failed = 1;
 		return;
@@ -66,9 +65,12 @@ static void name_dup_owner(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint
 	f.has_logical = ino != 0;
 	f.lblk = lblk;
 	f.lblocks = 1;
-	snprintf(f.detail, sizeof(f.detail), "claimed by %s and by inode %u",
-		 f.ino ? "an inode" : "filesystem metadata", ino);
-	if (f.ino == 0 && ino == 0)
+	if (f.ino && ino)
+		snprintf(f.detail, sizeof(f.detail), "claimed by inode %u and inode %u", f.ino, ino);
+	else if (ino)
+		snprintf(f.detail, sizeof(f.detail),
+			 "filesystem metadata, also claimed by inode %u", ino);
+	else
 		snprintf(f.detail, sizeof(f.detail), "claimed twice by filesystem metadata");
 	add_finding(a, &f);
 }
@@ -78,7 +80,6 @@ void own_range(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n, uint
 {
 	ext2_filsys fs = a->fs;
 	uint64_t total = ext2fs_blocks_count(fs->super);
-	uint64_t last_cluster = ~0ULL;
 
 	if (n == 0)
 		return;
@@ -99,12 +100,6 @@ void own_range(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n, uint
 		return;
 	}
 	for (uint64_t i = 0; i < n; i++) {
-		uint64_t c = EXT2FS_B2C(fs, blk + i);
-
-		/* With bigalloc one owner may use several blocks of a cluster. */
-		if (c == last_cluster)
-			continue;
-		last_cluster = c;
 		if (ext2fs_fast_test_block_bitmap2(a->owned, blk + i))
 			ext2fs_fast_mark_block_bitmap2(a->dup, blk + i);
 		else
@@ -133,7 +128,7 @@ int mark_fs_metadata(struct audit_ctx *a)
 	errcode_t rc;
 	blk64_t b;
 
-	rc = ext2fs_allocate_block_bitmap(fs, "superblocks and descriptors", &sb_and_gdt);
+	rc = ext2fs_allocate_subcluster_bitmap(fs, "superblocks and descriptors", &sb_and_gdt);
 	if (rc)
 		return fail(a->e, EXIT_OPERATIONAL, "allocating a bitmap: %s", errcode_text(rc));
 	for (dgrp_t g = 0; g < fs->group_desc_count; g++)

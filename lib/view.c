@@ -33,6 +33,9 @@ static int open_on_overlay(struct view *v, struct err *e)
 	overlay_io_name(v->ov, name, sizeof(name));
 	if (image_open(name, &io, &v->fs, e))
 		return -1;
+	/* Red-black tree bitmaps keep runs, not bits: owner maps of large,
+	 * mostly contiguous filesystems stay small (e2fsck does the same). */
+	v->fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
 	return 0;
 }
 

@@ -29,7 +29,7 @@ struct writelog {
 	uint64_t pos;	   /* byte offset of its header */
 	int ended;	   /* writelog_next() has returned 0 */
 	int end_marked;	   /* entry nr_super - 1 is the kernel's end mark */
-	char end_reason[200];
+	char end_reason[256];
 };
 
 static uint64_t get_le64(const uint8_t *p)
@@ -469,12 +469,17 @@ int writelog_scan(struct writelog *wl, struct wl_index *out, struct err *e)
 	out->nr_super = wl->nr_super;
 	out->sector_size = wl->sector_size;
 	writelog_rewind(wl);
-	while ((rc = writelog_next(wl, &en, e)) == 1)
-		if (index_append(out, &cap, &en))
-			return fail(e, EXIT_OPERATIONAL, "out of memory indexing entry %llu",
-				    (unsigned long long)en.index);
-	if (rc < 0)
+	while ((rc = writelog_next(wl, &en, e)) == 1) {
+		if (index_append(out, &cap, &en)) {
+			rc = fail(e, EXIT_OPERATIONAL, "out of memory indexing entry %llu",
+				  (unsigned long long)en.index);
+			break;
+		}
+	}
+	if (rc < 0) {
+		wl_index_free(out);
 		return -1;
+	}
 	out->nr_extra = out->nr - out->nr_super;
 	snprintf(out->end_reason, sizeof(out->end_reason), "%s", wl->end_reason);
 	return 0;

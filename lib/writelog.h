@@ -54,7 +54,7 @@ struct wl_index {
 	uint64_t nr_super;	  /* entries the super claims */
 	uint64_t nr_extra;	  /* valid entries past nr_super (stale super) */
 	uint32_t sector_size;
-	char end_reason[200];	  /* why the log ends where it does */
+	char end_reason[256];	  /* why the log ends where it does */
 };
 
 /* Open PATH (a file or block device) and validate its super.  Bad input
@@ -80,8 +80,8 @@ void writelog_rewind(struct writelog *wl);
 int writelog_read_data(struct writelog *wl, const struct wl_entry *ent, uint64_t off,
 		       void *buf, size_t len, struct err *e);
 
-/* One pass over the whole log (from entry 0) into OUT; free it with
- * wl_index_free(), also after a failure. */
+/* One pass over the whole log (from entry 0) into OUT, to be freed with
+ * wl_index_free().  On failure OUT is left empty. */
 int writelog_scan(struct writelog *wl, struct wl_index *out, struct err *e);
 void wl_index_free(struct wl_index *idx);
 
