@@ -191,6 +191,27 @@ int overlay_zero(struct overlay *ov, uint64_t off, uint64_t len)
 	return 0;
 }
 
+int overlay_materialize(struct overlay *ov, int fd)
+{
+	if (ov->lower && overlay_materialize(ov->lower, fd))
+		return -1;
+	for (size_t i = 0; i < ov->map.cap; i++) {
+		uint8_t *c;
+		uint64_t off;
+
+		if (!ov->map.used[i])
+			continue;
+		c = ov->slots[ov->map.vals[i]];
+		off = ov->map.keys[i] * OVERLAY_CHUNK;
+		if (off >= ov->size)
+			continue;
+		if (pwrite(fd, c, off + OVERLAY_CHUNK > ov->size ? ov->size - off : OVERLAY_CHUNK,
+			   (off_t)off) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- io_manager ---- */
 
 void overlay_io_name(struct overlay *ov, char *buf, size_t len)

@@ -31,6 +31,10 @@ int overlay_read(struct overlay *ov, uint64_t off, void *buf, size_t len);
 int overlay_write(struct overlay *ov, uint64_t off, const void *buf, size_t len);
 int overlay_zero(struct overlay *ov, uint64_t off, uint64_t len);
 
+/* Write every chunk this overlay (and those below it) holds into fd, at
+ * its offset: fd holding a copy of the base becomes the overlay's image. */
+int overlay_materialize(struct overlay *ov, int fd);
+
 /* The io_manager, and the name to open an overlay with through it. */
 extern io_manager overlay_io_manager;
 void overlay_io_name(struct overlay *ov, char *buf, size_t len);

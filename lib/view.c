@@ -82,6 +82,27 @@ static int replay_into_overlay(struct view *v, const struct view_opts *opts, str
 	return open_on_overlay(v, e);
 }
 
+static int open_view(struct view *v, const struct view_opts *opts, struct err *e)
+{
+	if (open_on_overlay(v, e) || (fs_has_journal(v->fs) && (v->has_journal = 1) &&
+				      replay_into_overlay(v, opts, e))) {
+		view_close(v);
+		return -1;
+	}
+	return 0;
+}
+
+int view_open_on(struct overlay *lower, const struct view_opts *opts, struct view *v,
+		 struct err *e)
+{
+	memset(v, 0, sizeof(*v));
+	v->fd = -1;
+	v->ov = overlay_new(-1, 0, lower);
+	if (!v->ov)
+		return fail(e, EXIT_OPERATIONAL, "out of memory");
+	return open_view(v, opts, e);
+}
+
 int view_open(const char *path, const struct view_opts *opts, struct view *v, struct err *e)
 {
 	uint64_t size;
@@ -97,12 +118,7 @@ int view_open(const char *path, const struct view_opts *opts, struct view *v, st
 		view_close(v);
 		return fail(e, EXIT_OPERATIONAL, "cannot size or map the image");
 	}
-	if (open_on_overlay(v, e) || (fs_has_journal(v->fs) && (v->has_journal = 1) &&
-				      replay_into_overlay(v, opts, e))) {
-		view_close(v);
-		return -1;
-	}
-	return 0;
+	return open_view(v, opts, e);
 }
 
 void view_close(struct view *v)

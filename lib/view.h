@@ -25,6 +25,9 @@ struct view {
 };
 
 int view_open(const char *path, const struct view_opts *opts, struct view *v, struct err *e);
+/* The same over an existing overlay (a crash state); lower is not owned. */
+int view_open_on(struct overlay *lower, const struct view_opts *opts, struct view *v,
+		 struct err *e);
 void view_close(struct view *v);
 
 #endif

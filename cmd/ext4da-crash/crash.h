@@ -1,0 +1,54 @@
+/* crash.h: pieces of the ext4da-crash front-end. */
+#ifndef EXT4DA_CMD_CRASH_H
+#define EXT4DA_CMD_CRASH_H
+
+#include <stdio.h>
+
+#include "lib/cli.h"
+#include "lib/crash.h"
+
+/* Failure classes beyond the audit's finding codes. */
+enum { FAIL_UNREADABLE = F_NCODES, FAIL_FSCK, FAIL_DURABILITY, FAIL_NCLASSES };
+
+struct crash_cmd {
+	struct cli cli;
+	const char *base, *log;
+	struct plan_opts plan;
+	uint64_t *points;
+	size_t npoints;
+	int seed_given;
+	unsigned fail_mask;		/* finding codes that fail a state */
+	const char *fsck_cmd;
+	const char *save_dir;
+	int has_materialize;
+	uint64_t materialize;
+	const char *materialize_file;
+	unsigned jobs;
+	unsigned shard_k, shard_n;	/* 1-based; 0/0: no sharding */
+	int data;			/* data scan: 1 on, 0 off, -1 if the base carries poison */
+};
+
+struct state_result {
+	size_t state;			/* index in the plan */
+	uint64_t entry;
+	uint32_t nsubset;
+	int failed;
+	unsigned classes;		/* bit per failing class */
+	size_t count[F_NCODES];		/* error findings per code */
+	int fsck_exit;			/* -1: not run */
+	char note[600];			/* why, for UNREADABLE/DURABILITY */
+};
+
+/* run.c */
+int run_campaign(struct crash_cmd *cmd, struct err *e);
+int materialize_state(struct crash_cmd *cmd, uint64_t state, const char *file, int recovered,
+		      struct err *e);
+const char *fail_class_name(int c);
+
+/* report.c */
+void state_json(FILE *out, const struct crash_cmd *cmd, const struct crash_plan *p,
+		const struct state_result *r);
+void print_summary(const struct crash_cmd *cmd, const struct crash_plan *p,
+		   const struct state_result *results, size_t n, size_t first, size_t last);
+
+#endif

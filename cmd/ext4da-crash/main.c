@@ -1,0 +1,191 @@
+/* ext4da-crash: check every crash point of a block-write log. */
+#include "config.h"
+
+#include <argp.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/ext4da-crash/crash.h"
+
+const char *argp_program_version = "ext4da-crash " PACKAGE_VERSION;
+const char *argp_program_bug_address = PACKAGE_BUGREPORT;
+
+enum {
+	OPT_BASE = 256, OPT_LOG, OPT_POINTS, OPT_REORDER, OPT_MAX_STATES, OPT_SEED, OPT_FAIL_ON,
+	OPT_FSCK_CMD, OPT_MATERIALIZE, OPT_SAVE, OPT_SHARD, OPT_JSON, OPT_PROGRESS,
+	OPT_NO_PROGRESS, OPT_DATA, OPT_NO_DATA
+};
+
+static const struct argp_option options[] = {
+	{ "base", OPT_BASE, "IMAGE", 0, "The device before the workload (required)", 0 },
+	{ "log", OPT_LOG, "LOG", 0, "The dm-log-writes log of the workload (required)", 0 },
+	{ "points", OPT_POINTS, "WHICH", 0, "Crash points: flush (default), mark, every, or entry numbers N,M,...", 0 },
+	{ "reorder", OPT_REORDER, 0, 0, "Also let unflushed writes reach the disk as any subset", 0 },
+	{ "max-states", OPT_MAX_STATES, "N", 0, "Reordered states per epoch when sampling (default 64)", 0 },
+	{ "seed", OPT_SEED, "N", 0, "Seed for sampled reorderings (default: from the clock, printed)", 0 },
+	{ "fail-on", OPT_FAIL_ON, "CODES", 0, "Finding codes that fail a state (default: all errors)", 0 },
+	{ "fsck-cmd", OPT_FSCK_CMD, "CMD", 0, "Also run CMD on each recovered state, %s = image file", 0 },
+	{ "materialize", OPT_MATERIALIZE, "N FILE", 0, "Write crash state N (before journal replay) to FILE", 0 },
+	{ "save", OPT_SAVE, "DIR", 0, "Write each failing state to DIR with the command that rebuilds it", 0 },
+	{ "jobs", 'j', "N", 0, "Evaluate states in N worker processes", 0 },
+	{ "shard", OPT_SHARD, "K/N", 0, "Evaluate only the K-th of N slices of the states", 0 },
+	{ "data", OPT_DATA, 0, 0, "Scan file data for stale blocks (default: if the base carries poison)", 0 },
+	{ "no-data", OPT_NO_DATA, 0, 0, "Never scan file data", 0 },
+	{ "json", OPT_JSON, 0, 0, "JSON Lines: one per state, then a summary (schema ext4da-crash/1)", 0 },
+	{ "verbose", 'v', 0, 0, "List every failing state", 0 },
+	{ "quiet", 'q', 0, 0, "Print only errors", 0 },
+	{ "progress", OPT_PROGRESS, 0, 0, "Show progress on stderr even when it is not a terminal", 0 },
+	{ "no-progress", OPT_NO_PROGRESS, 0, 0, "Never show progress", 0 },
+	{ 0 }
+};
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (!*s || *s == '-')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno || *end ? -1 : 0;
+}
+
+static int parse_points(struct crash_cmd *cmd, char *arg)
+{
+	char *save = NULL, *tok;
+
+	if (!strcmp(arg, "flush") || !strcmp(arg, "mark") || !strcmp(arg, "every")) {
+		cmd->plan.mode = arg[0] == 'f' ? POINTS_FLUSH : arg[0] == 'm' ? POINTS_MARK : POINTS_EVERY;
+		return 0;
+	}
+	cmd->plan.mode = POINTS_LIST;
+	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t *p = realloc(cmd->points, (cmd->npoints + 1) * sizeof(*p));
+
+		if (!p || parse_u64(tok, &p[cmd->npoints]))
+			return -1;
+		cmd->points = p;
+		cmd->npoints++;
+	}
+	cmd->plan.list = cmd->points;
+	cmd->plan.nlist = cmd->npoints;
+	return cmd->npoints ? 0 : -1;
+}
+
+static int parse_fail_on(struct crash_cmd *cmd, char *arg)
+{
+	char *save = NULL, *tok;
+
+	cmd->fail_mask = 0;
+	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		enum finding_code c;
+
+		if (finding_code_parse(tok, &c))
+			return -1;
+		cmd->fail_mask |= 1U << c;
+	}
+	return 0;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct crash_cmd *cmd = state->input;
+	uint64_t v;
+
+	switch (key) {
+	case OPT_BASE: cmd->base = arg; break;
+	case OPT_LOG: cmd->log = arg; break;
+	case OPT_POINTS:
+		if (parse_points(cmd, arg))
+			argp_error(state, "--points: expected flush, mark, every or entry numbers");
+		break;
+	case OPT_REORDER: cmd->plan.reorder = 1; break;
+	case OPT_MAX_STATES:
+		if (parse_u64(arg, &cmd->plan.max_states) || !cmd->plan.max_states)
+			argp_error(state, "--max-states: '%s' is not a positive number", arg);
+		break;
+	case OPT_SEED:
+		if (parse_u64(arg, &cmd->plan.seed))
+			argp_error(state, "--seed: '%s' is not a number", arg);
+		cmd->seed_given = 1;
+		break;
+	case OPT_FAIL_ON:
+		if (parse_fail_on(cmd, arg))
+			argp_error(state, "--fail-on: '%s' is not a list of finding codes", arg);
+		break;
+	case OPT_FSCK_CMD: cmd->fsck_cmd = arg; break;
+	case OPT_MATERIALIZE:
+		if (parse_u64(arg, &cmd->materialize) || state->next >= state->argc)
+			argp_error(state, "--materialize takes a state number and a file");
+		cmd->materialize_file = state->argv[state->next++];
+		cmd->has_materialize = 1;
+		break;
+	case OPT_SAVE: cmd->save_dir = arg; break;
+	case 'j':
+		if (parse_u64(arg, &v) || v < 1 || v > 256)
+			argp_error(state, "--jobs: '%s' is not a number from 1 to 256", arg);
+		cmd->jobs = (unsigned)v;
+		break;
+	case OPT_SHARD:
+		if (sscanf(arg, "%u/%u", &cmd->shard_k, &cmd->shard_n) != 2 || !cmd->shard_n ||
+		    !cmd->shard_k || cmd->shard_k > cmd->shard_n)
+			argp_error(state, "--shard: expected K/N with 1 <= K <= N");
+		break;
+	case OPT_DATA: cmd->data = 1; break;
+	case OPT_NO_DATA: cmd->data = 0; break;
+	case OPT_JSON: cmd->cli.json = 1; break;
+	case 'v': cmd->cli.verbose++; break;
+	case 'q': cmd->cli.quiet = 1; break;
+	case OPT_PROGRESS: cmd->cli.progress = 1; break;
+	case OPT_NO_PROGRESS: cmd->cli.progress = 0; break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s' (use --base and --log)", arg);
+		break;
+	case ARGP_KEY_END:
+		if (!cmd->base || !cmd->log)
+			argp_error(state, "--base and --log are required");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = {
+	options, parse_opt, NULL,
+	"Check every crash point of a block-write log: each state is the base image "
+	"plus a prefix of the log (and, with --reorder, a subset of the writes still in "
+	"flight), its journal replayed in memory and audited as ext4da-check does.\v"
+	"Exit status: 0 every state passed, 4 some state failed, 8 operational error "
+	"(bad log or base image), 16 usage error.",
+	NULL, NULL, NULL
+};
+
+int main(int argc, char **argv)
+{
+	struct crash_cmd cmd = { .cli = { .tool = "ext4da-crash", .progress = -1 },
+				 .fail_mask = ~0U, .jobs = 1, .data = -1 };
+	struct err e = { 0 };
+	int code;
+
+	cmd.plan.mode = POINTS_FLUSH;
+	cmd.plan.max_states = 64;
+	argp_err_exit_status = EXIT_USAGE;
+	argv[0] = (char *)cmd.cli.tool;
+	argp_parse(&argp, argc, argv, 0, NULL, &cmd);
+	if (!cmd.seed_given)
+		cmd.plan.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	if (cmd.has_materialize) {
+		code = materialize_state(&cmd, cmd.materialize, cmd.materialize_file, 0, &e);
+		if (code == 0 && !cmd.cli.quiet)
+			printf("%s: crash state %llu written (before journal replay)\n",
+			       cmd.materialize_file, (unsigned long long)cmd.materialize);
+	} else {
+		code = run_campaign(&cmd, &e);
+	}
+	free(cmd.points);
+	return code < 0 ? cli_fail(&cmd.cli, NULL, &e) : code;
+}
