@@ -193,7 +193,7 @@ int crash_cursor_init(struct crash_cursor *c, struct writelog *wl, const struct 
 	c->durable = overlay_new(base_fd, base_size, NULL);
 	if (c->durable)
 		c->reordered = overlay_new(-1, 0, c->durable);
-	if (!c->buf || !c->durable || !c->reordered) {
+	if (!c->buf || !c->durable || !c->reordered || verify_cache_init(&c->vcache)) {
 		crash_cursor_free(c);
 		return fail(e, EXIT_OPERATIONAL, "out of memory");
 	}
@@ -204,6 +204,7 @@ void crash_cursor_free(struct crash_cursor *c)
 {
 	overlay_free(c->reordered);
 	overlay_free(c->durable);
+	verify_cache_free(&c->vcache);
 	free(c->buf);
 	memset(c, 0, sizeof(*c));
 }
@@ -215,6 +216,8 @@ int apply_entry(struct crash_cursor *c, struct overlay *ov, int fd, const struct
 
 	if (en->flags & WL_MARK || len == 0)
 		return 0;
+	if (ov == c->durable)
+		verify_cache_invalidate(&c->vcache, off, len);
 	if (en->flags & WL_DISCARD) {
 		/* Discarded sectors read back as zeros: deterministic. */
 		if (ov)
@@ -244,6 +247,9 @@ int crash_cursor_seek(struct crash_cursor *c, const struct crash_state *s, struc
 	if (c->applied != NO_ENTRY && (want == NO_ENTRY || want < c->applied)) {
 		overlay_reset(c->durable);
 		c->applied = NO_ENTRY;
+		verify_cache_free(&c->vcache);
+		if (verify_cache_init(&c->vcache))
+			return fail(e, EXIT_OPERATIONAL, "out of memory");
 	}
 	while (want != NO_ENTRY && (c->applied == NO_ENTRY || c->applied < want)) {
 		uint64_t next = c->applied == NO_ENTRY ? 0 : c->applied + 1;

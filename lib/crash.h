@@ -8,6 +8,7 @@
 
 #include "lib/audit.h"
 #include "lib/overlay.h"
+#include "lib/replay.h"
 #include "lib/writelog.h"
 
 #define NO_ENTRY UINT64_MAX
@@ -50,6 +51,7 @@ struct crash_cursor {
 	uint64_t applied;		/* NO_ENTRY: nothing applied yet */
 	uint8_t *buf;
 	size_t buf_len;
+	struct verify_cache vcache;	/* valid for the durable overlay */
 };
 
 int crash_cursor_init(struct crash_cursor *c, struct writelog *wl, const struct wl_index *idx,

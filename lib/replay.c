@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/blockmap.h"
 #include "lib/replay.h"
 
 /* A window of consecutive journal blocks read with one I/O. */
@@ -38,6 +37,57 @@ static const uint8_t *log_block(struct journal *j, struct log_window *w, uint32_
 	w->first = jblk;
 	w->count = n;
 	return w->buf;
+}
+
+int verify_cache_init(struct verify_cache *c)
+{
+	c->blocksize = 0;
+	return blockmap_init(&c->ok, 1024);
+}
+
+void verify_cache_free(struct verify_cache *c)
+{
+	blockmap_free(&c->ok);
+}
+
+void verify_cache_invalidate(struct verify_cache *c, uint64_t byte_off, uint64_t len)
+{
+	if (!c || !c->blocksize || !len)
+		return;
+	for (uint64_t b = byte_off / c->blocksize; b <= (byte_off + len - 1) / c->blocksize; b++) {
+		uint32_t *v = blockmap_find(&c->ok, b);
+
+		if (v)
+			*v = 0;
+	}
+}
+
+/* Tag checksum of one logged copy, through the cache when there is one. */
+static int copy_checksum_ok(struct journal *j, struct log_window *w, struct verify_cache *vc,
+			    const struct jtag *g, uint32_t tid, struct err *e)
+{
+	uint64_t dev = j->map ? j->map[g->log_block] : g->log_block;
+	const uint8_t *data;
+	uint32_t *v;
+	int ins;
+
+	if (vc && vc->blocksize == j->blocksize && !j->external) {
+		v = blockmap_find(&vc->ok, dev);
+		if (v && *v == tid + 1)
+			return 1;
+	}
+	data = log_block(j, w, g->log_block, e);
+	if (!data)
+		return -1;
+	if (!journal_tag_csum_ok(j, g->raw, tid, data))
+		return 0;
+	if (vc && !j->external) {
+		if (!vc->blocksize)
+			vc->blocksize = j->blocksize;
+		if (vc->blocksize == j->blocksize && (v = blockmap_slot(&vc->ok, dev, &ins)))
+			*v = tid + 1;
+	}
+	return 1;
 }
 
 int replay_check_upto(const struct jlog *log, uint32_t upto, struct err *e)
@@ -112,7 +162,7 @@ static int by_log_block(const void *a, const void *b)
  * that a bad copy is reported even when a newer one hides it. */
 static int choose_copies(struct journal *j, const struct jlog *log, uint32_t end,
 			 const struct replay_opts *prog, size_t total, uint64_t fs_blocks,
-			 const struct blockmap *rev, struct copies *c, struct blockmap *newest,
+			 struct verify_cache *vc, const struct blockmap *rev, struct copies *c, struct blockmap *newest,
 			 struct log_window *w, struct replay_result *r, struct err *e)
 {
 	for (size_t i = 0; i < log->ntxns; i++) {
@@ -140,11 +190,11 @@ static int choose_copies(struct journal *j, const struct jlog *log, uint32_t end
 				continue;
 			}
 			if (j->csum_v2or3) {
-				const uint8_t *data = log_block(j, w, g->log_block, e);
+				int ok = copy_checksum_ok(j, w, vc, g, t->tid, e);
 
-				if (!data)
+				if (ok < 0)
 					return -1;
-				if (!journal_tag_csum_ok(j, g->raw, t->tid, data)) {
+				if (!ok) {
 					if (note_bad(r, BAD_CHECKSUM, t->tid, g))
 						return fail(e, EXIT_OPERATIONAL, "out of memory");
 					continue;
@@ -255,7 +305,8 @@ int replay_into(struct journal *j, const struct jlog *log, const struct replay_o
 		goto out;
 	}
 	if (choose_copies(j, log, end, opts && opts->progress ? opts : NULL, total,
-			  opts ? opts->fs_blocks : 0, &rev, &c, &newest, &w, r, e))
+			  opts ? opts->fs_blocks : 0, opts ? opts->vcache : NULL, &rev, &c, &newest,
+			  &w, r, e))
 		goto out;
 	if (write_winners(j, &c, &newest, &w, sink, r, e))
 		goto out;

@@ -5,6 +5,7 @@
 #ifndef EXT4DA_REPLAY_H
 #define EXT4DA_REPLAY_H
 
+#include "lib/blockmap.h"
 #include "lib/journal_scan.h"
 
 struct replay_sink {
@@ -14,6 +15,18 @@ struct replay_sink {
 	void *ctx;
 };
 
+/* Remembers which journal blocks (by device block) passed their tag
+ * checksum for which tid, across replays of successive crash states of one
+ * device.  Whoever changes the device must invalidate what it wrote. */
+struct verify_cache {
+	struct blockmap ok;	/* device block -> tid + 1; 0 = not verified */
+	unsigned blocksize;	/* set by the first replay that uses the cache */
+};
+
+int verify_cache_init(struct verify_cache *c);
+void verify_cache_free(struct verify_cache *c);
+void verify_cache_invalidate(struct verify_cache *c, uint64_t byte_off, uint64_t len);
+
 struct replay_opts {
 	int has_upto;
 	uint32_t upto;		/* replay transactions up to and including this tid */
@@ -22,6 +35,7 @@ struct replay_opts {
 	 * (verification) and then home blocks written, out of total. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
+	struct verify_cache *vcache;	/* optional */
 };
 
 enum bad_reason { BAD_CHECKSUM, BAD_BEYOND_FS };

@@ -10,6 +10,7 @@
 struct view_opts {
 	int replay;			/* replay the journal if it needs recovery */
 	const char *journal_path;	/* external journal (--journal) */
+	struct verify_cache *vcache;	/* crash states: checksums already verified */
 };
 
 struct view {

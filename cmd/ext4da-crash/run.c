@@ -181,6 +181,8 @@ static void evaluate(struct campaign *c, struct crash_cursor *cur, size_t i, int
 	r->entry = s->entry;
 	r->nsubset = s->nsubset;
 	r->fsck_exit = -1;
+	/* Verified checksums hold for the durable overlay, not a reordered one. */
+	vo.vcache = s->nsubset ? NULL : &cur->vcache;
 	if (crash_cursor_seek(cur, s, &top, &e) || view_open_on(top, &vo, &v, &e)) {
 		r->classes = 1U << FAIL_UNREADABLE;
 		r->failed = 1;

@@ -26,7 +26,7 @@
 struct opts {
 	const char *log, *apply_base;
 	int json, data;
-	uint64_t data_entry, device_size;
+	uint64_t data_entry, device_size, limit;
 	int has_device_size;
 };
 
@@ -34,7 +34,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: logdump [--json] [--device-size BYTES] LOG\n"
 			"       logdump --data K LOG\n"
-			"       logdump --apply BASE LOG\n");
+			"       logdump --apply BASE [--limit N] LOG\n");
 	exit(EXIT_USAGE);
 }
 
@@ -57,6 +57,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "data", required_argument, NULL, 'd' },
 		{ "apply", required_argument, NULL, 'a' },
 		{ "device-size", required_argument, NULL, 's' },
+		{ "limit", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -72,6 +73,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->apply_base = optarg;
 		else if (c == 's')
 			o->has_device_size = 1, o->device_size = parse_u64(optarg);
+		else if (c == 'l')
+			o->limit = parse_u64(optarg);
 		else
 			usage();
 	}
@@ -254,8 +257,12 @@ static int device_bytes(int fd, uint64_t *size, struct err *e)
 	return 0;
 }
 
+/* --limit N: apply only entries 0..N-1, as replay-log --limit does. */
+static uint64_t apply_limit;
+
 static int apply(struct writelog *wl, const struct wl_index *idx, const char *base, const char *log)
 {
+	uint64_t n = apply_limit && apply_limit < idx->nr ? apply_limit : idx->nr;
 	struct err le = { 0 }, de = { 0 };
 	uint64_t size;
 	int fd = open(base, O_RDWR | O_CLOEXEC), rc = 0;
@@ -268,7 +275,7 @@ static int apply(struct writelog *wl, const struct wl_index *idx, const char *ba
 		rc = bad(base, &de);
 	else if (writelog_check_device(idx, size, &le))
 		rc = bad(log, &le);
-	for (uint64_t i = 0; !rc && i < idx->nr; i++) {
+	for (uint64_t i = 0; !rc && i < n; i++) {
 		int r = apply_entry(wl, &idx->entries[i], fd, idx->sector_size, &le, &de);
 
 		if (r)
@@ -280,7 +287,7 @@ static int apply(struct writelog *wl, const struct wl_index *idx, const char *ba
 	}
 	close(fd);
 	if (!rc)
-		printf("applied %" PRIu64 " entries to %s\n", idx->nr, base);
+		printf("applied %" PRIu64 " entries to %s\n", n, base);
 	return rc;
 }
 
@@ -293,6 +300,7 @@ int main(int argc, char **argv)
 	int rc = 0;
 
 	parse_args(argc, argv, &o);
+	apply_limit = o.limit;
 	if (writelog_open(o.log, &wl, &e))
 		return bad(o.log, &e);
 	if (writelog_scan(wl, &idx, &e) ||
