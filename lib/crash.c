@@ -92,11 +92,19 @@ static int add_epoch_subsets(struct crash_plan *p, const struct plan_opts *o, ui
 	return 0;
 }
 
+static int writes_mark_record(const struct plan_opts *o, uint64_t entry)
+{
+	for (size_t i = 0; i < o->nmark_entries; i++)
+		if (o->mark_entries[i] == entry)
+			return 1;
+	return 0;
+}
+
 static int point_wanted(const struct plan_opts *o, const struct wl_entry *en)
 {
 	switch (o->mode) {
 	case POINTS_FLUSH: return entry_is_flush(en);
-	case POINTS_MARK: return (en->flags & WL_MARK) != 0;
+	case POINTS_MARK: return (en->flags & WL_MARK) != 0 || writes_mark_record(o, en->index);
 	case POINTS_EVERY: return 1;
 	default: return 0;
 	}

@@ -28,6 +28,8 @@ struct plan_opts {
 	int reorder;		/* add subsets of each epoch's unflushed writes */
 	uint64_t max_states;	/* per epoch, when subsets are sampled */
 	uint64_t seed;
+	const uint64_t *mark_entries;	/* log entries that wrote a mark record */
+	size_t nmark_entries;
 };
 
 struct crash_plan {

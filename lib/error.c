@@ -1,6 +1,7 @@
 /* error.c: filling struct err. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <et/com_err.h>
 #include <ext2fs/ext2fs.h>
@@ -9,14 +10,17 @@
 
 int fail(struct err *e, int exit_code, const char *fmt, ...)
 {
+	char msg[sizeof(e->msg)];
 	va_list ap;
 
 	if (!e)
 		return -1;
-	e->exit_code = exit_code;
+	/* Format first: callers may pass e->msg itself to add context. */
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	e->exit_code = exit_code;
+	memcpy(e->msg, msg, sizeof(msg));
 	return -1;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd/ext4da-crash/crash.h"
+#include "lib/durability.h"
 #include "lib/image.h"
 #include "lib/view.h"
 
@@ -22,6 +23,8 @@ struct campaign {
 	struct writelog *wl;
 	struct wl_index idx;
 	struct crash_plan plan;
+	struct log_marks marks;
+	uint64_t *mark_entries;
 };
 
 const char *fail_class_name(int c)
@@ -49,6 +52,15 @@ static int open_campaign(struct campaign *c, struct crash_cmd *cmd, struct err *
 	if (writelog_check_device(&c->idx, c->base_size, e))
 		return fail(e, EXIT_OPERATIONAL, "--log %s: %s (the base image has %llu bytes)",
 			    cmd->log, e->msg, (unsigned long long)c->base_size);
+	if (log_marks_collect(c->wl, &c->idx, c->base_size, &c->marks, e))
+		return fail(e, EXIT_OPERATIONAL, "--log %s: %s", cmd->log, e->msg);
+	c->mark_entries = malloc((c->marks.n + 1) * sizeof(uint64_t));
+	if (!c->mark_entries)
+		return fail(e, EXIT_OPERATIONAL, "out of memory");
+	for (size_t i = 0; i < c->marks.n; i++)
+		c->mark_entries[i] = c->marks.v[i].entry;
+	cmd->plan.mark_entries = c->mark_entries;
+	cmd->plan.nmark_entries = c->marks.n;
 	if (crash_plan_build(&c->idx, &cmd->plan, &c->plan, e))
 		return -1;
 	return 0;
@@ -57,6 +69,8 @@ static int open_campaign(struct campaign *c, struct crash_cmd *cmd, struct err *
 static void close_campaign(struct campaign *c)
 {
 	crash_plan_free(&c->plan);
+	log_marks_free(&c->marks);
+	free(c->mark_entries);
 	wl_index_free(&c->idx);
 	if (c->wl)
 		writelog_close(c->wl);
@@ -161,6 +175,7 @@ static void judge(struct campaign *c, struct view *v, const struct findings *f,
 	}
 	if (r->fsck_exit > 0)
 		r->classes |= 1U << FAIL_FSCK;
+	/* classes may already hold UNREADABLE or DURABILITY */
 	r->failed = r->classes != 0;
 }
 
@@ -192,8 +207,11 @@ static void evaluate(struct campaign *c, struct crash_cursor *cur, size_t i, int
 	if (audit_run(v.fs, &ao, &f, &st, &e)) {
 		r->classes = 1U << FAIL_UNREADABLE;
 		snprintf(r->note, sizeof(r->note), "%s", e.msg);
-	} else if (c->cmd->fsck_cmd) {
-		run_fsck(c, &v, r);
+	} else {
+		if (durability_check(v.fs, &c->marks, s->entry, r->note, sizeof(r->note)) == 1)
+			r->classes |= 1U << FAIL_DURABILITY;
+		if (c->cmd->fsck_cmd)
+			run_fsck(c, &v, r);
 	}
 	free(st.dirs_per_group);
 	judge(c, &v, &f, r);
