@@ -1,33 +1,40 @@
 /* stale.c: the data scan.  A written block inside i_size must hold what
- * the file wrote; a sector that still carries the device's poison was never
- * written, so the extent map points at stale data (SPEC section 7). */
+ * the file wrote: zeros, data that is not ours, or this inode's own stamps
+ * at this offset.  The device's poison (never written) or another file's
+ * stamp means the extent map points at stale data (SPEC section 7). */
 #include <stdio.h>
 #include <string.h>
 
 #include "lib/audit_ctx.h"
-
-#define SECTOR 512
-static const char poison_magic[8] = { 'E', '4', 'D', 'A', 'P', 'O', 'I', 'S' };
+#include "lib/stamp.h"
 
 static void stale_finding(struct audit_ctx *a, uint32_t ino, uint64_t lblk, uint64_t pblk,
-			  const char *why)
+			  const struct block_scan *bs)
 {
 	struct finding f = { .code = F_STALE, .severity = SEV_ERROR, .ino = ino,
 			     .has_logical = 1, .lblk = lblk, .lblocks = 1, .block = pblk,
 			     .blocks = 1 };
+	const struct sector_detail *d = &bs->first_bad_detail;
 
 	f.group = (int64_t)ext2fs_group_of_blk2(a->fs, pblk);
-	snprintf(f.detail, sizeof(f.detail), "%s", why);
+	switch (bs->first_bad_verdict) {
+	case SECTOR_POISON:
+		snprintf(f.detail, sizeof(f.detail),
+			 "never written: holds the device's poison (sector %llu)",
+			 (unsigned long long)d->sector_no);
+		break;
+	case SECTOR_FOREIGN_STAMP:
+		snprintf(f.detail, sizeof(f.detail),
+			 "holds data written for inode %llu generation %u at offset %llu",
+			 (unsigned long long)d->stamp.ino, d->stamp.gen,
+			 (unsigned long long)d->stamp.file_offset);
+		break;
+	default:
+		snprintf(f.detail, sizeof(f.detail), "holds a damaged stamp or torn poison");
+		break;
+	}
 	add_finding(a, &f);
 	a->st->stale_blocks++;
-}
-
-static int block_is_poisoned(const uint8_t *blk, size_t bs)
-{
-	for (size_t off = 0; off < bs; off += SECTOR)
-		if (memcmp(blk + off, poison_magic, sizeof(poison_magic)) == 0)
-			return 1;
-	return 0;
 }
 
 int scan_extent_data(struct audit_ctx *a, uint32_t ino, uint32_t gen, uint64_t lblk,
@@ -37,7 +44,6 @@ int scan_extent_data(struct audit_ctx *a, uint32_t ino, uint32_t gen, uint64_t l
 	uint8_t *buf = a->block_buf;
 	uint64_t per = AUDIT_BUF_BYTES / fs->blocksize;
 
-	(void)gen;
 	if (per == 0)
 		per = 1;
 	for (uint64_t done = 0; done < n;) {
@@ -46,10 +52,14 @@ int scan_extent_data(struct audit_ctx *a, uint32_t ino, uint32_t gen, uint64_t l
 
 		if (rc)
 			return 0;	/* beyond the device: reported by ownership */
-		for (uint64_t i = 0; i < k; i++)
-			if (block_is_poisoned(buf + i * fs->blocksize, fs->blocksize))
-				stale_finding(a, ino, lblk + done + i, pblk + done + i,
-					      "never written: still holds the device's poison");
+		for (uint64_t i = 0; i < k; i++) {
+			struct block_scan bs;
+			uint64_t l = lblk + done + i;
+
+			if (sector_scan_block(buf + i * fs->blocksize, fs->blocksize, ino, gen,
+					      l * fs->blocksize, &bs))
+				stale_finding(a, ino, l, pblk + done + i, &bs);
+		}
 		a->st->data_blocks_scanned += k;
 		done += k;
 	}
