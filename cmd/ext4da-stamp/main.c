@@ -1,0 +1,251 @@
+/* ext4da-stamp: a guest helper that writes files with stamped data (SPEC
+ * section 7), so that ext4da-check can tell a file's own data from stale
+ * blocks after a crash; and verifies such files.  The command line: parsing
+ * and checking the operands, then one operation from ops.c or verify.c. */
+#include "config.h"
+
+#include <argp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd/ext4da-stamp/ops.h"
+#include "lib/stamp.h"
+
+const char *argp_program_version = "ext4da-stamp " PACKAGE_VERSION;
+const char *argp_program_bug_address = PACKAGE_BUGREPORT;
+
+enum { OPT_FSYNC = 256, OPT_FDATASYNC };
+
+static const struct argp_option options[] = {
+	{ "fsync", OPT_FSYNC, 0, 0, "Call fsync on the file after writing (and, for "
+				    "rename-over, on the directory after the rename)", 0 },
+	{ "fdatasync", OPT_FDATASYNC, 0, 0, "Call fdatasync on the file after writing", 0 },
+	{ "gen", 'g', "N", 0, "Write generation N in the stamps (default: from --seed, "
+			      "else the clock)", 0 },
+	{ "seed", 's', "N", 0, "Derive the write generation from N, for repeatable runs", 0 },
+	{ "quiet", 'q', 0, 0, "Print only errors (and, for verify, the bad sectors)", 0 },
+	{ 0 }
+};
+
+struct op_spec {
+	const char *name;
+	enum stamp_op op;
+	int min_operands, max_operands;
+};
+
+static const struct op_spec op_specs[] = {
+	{ "create", OP_CREATE, 2, 2 },
+	{ "overwrite", OP_OVERWRITE, 3, 3 },
+	{ "append", OP_APPEND, 2, 2 },
+	{ "truncate", OP_TRUNCATE, 2, 2 },
+	{ "rename-over", OP_RENAME_OVER, 2, 3 },
+	{ "verify", OP_VERIFY, 1, 1 },
+	{ "poison", OP_POISON, 1, 3 },
+};
+
+#define NSPECS (sizeof(op_specs) / sizeof(op_specs[0]))
+
+/* What parsing collects before the operands can be checked. */
+struct parse_state {
+	struct stamp_cmd *cmd;
+	const struct op_spec *spec;
+	int has_gen, has_seed;
+	uint64_t gen, seed;
+};
+
+static const struct op_spec *find_op(const char *name)
+{
+	for (size_t i = 0; i < NSPECS; i++)
+		if (strcmp(op_specs[i].name, name) == 0)
+			return &op_specs[i];
+	return NULL;
+}
+
+/* Sizes and offsets are whole sectors: a stamp is a whole sector, and a
+ * partial one could not be checked. */
+static void parse_sectors(struct argp_state *state, const char *what, const char *s,
+			  uint64_t *out)
+{
+	if (parse_size(s, INT64_MAX, out))
+		argp_error(state, "%s: '%s' is not a byte count", what, s);
+	if (*out % SECTOR_SIZE)
+		argp_error(state, "%s: %s is not a multiple of 512 (stamps are whole sectors)",
+			   what, s);
+}
+
+static void set_sync(struct argp_state *state, struct stamp_cmd *cmd, enum sync_mode m)
+{
+	if (cmd->sync != SYNC_NONE && cmd->sync != m)
+		argp_error(state, "--fsync and --fdatasync do not go together");
+	cmd->sync = m;
+}
+
+static void add_operand(struct argp_state *state, struct parse_state *ps, const char *arg)
+{
+	struct stamp_cmd *cmd = ps->cmd;
+
+	if (!ps->spec) {
+		ps->spec = find_op(arg);
+		if (!ps->spec)
+			argp_error(state, "unknown operation '%s'", arg);
+		cmd->op = ps->spec->op;
+		return;
+	}
+	if (cmd->noperands == ps->spec->max_operands)
+		argp_error(state, "%s: too many operands (got '%s' too)", ps->spec->name, arg);
+	cmd->operand[cmd->noperands++] = arg;
+}
+
+static void check_operands(struct argp_state *state, struct parse_state *ps)
+{
+	struct stamp_cmd *cmd = ps->cmd;
+	const char **o = cmd->operand;
+
+	if (!ps->spec)
+		argp_error(state, "no operation given");
+	if (cmd->noperands < ps->spec->min_operands)
+		argp_error(state, "%s: missing operands", ps->spec->name);
+	cmd->path = o[0];
+	switch (cmd->op) {
+	case OP_CREATE:
+	case OP_TRUNCATE:
+		parse_sectors(state, "SIZE", o[1], &cmd->size);
+		break;
+	case OP_OVERWRITE:
+		parse_sectors(state, "OFFSET", o[1], &cmd->offset);
+		parse_sectors(state, "LEN", o[2], &cmd->len);
+		if (cmd->len > INT64_MAX - cmd->offset)
+			argp_error(state, "OFFSET + LEN is beyond the largest file");
+		break;
+	case OP_APPEND:
+		parse_sectors(state, "LEN", o[1], &cmd->len);
+		break;
+	case OP_POISON:
+		if (cmd->noperands == 2)
+			argp_error(state, "poison: give both OFFSET and LEN, or neither");
+		cmd->has_range = cmd->noperands == 3;
+		if (cmd->has_range) {
+			parse_sectors(state, "OFFSET", o[1], &cmd->offset);
+			parse_sectors(state, "LEN", o[2], &cmd->len);
+			if (cmd->len > INT64_MAX - cmd->offset)
+				argp_error(state, "OFFSET + LEN is beyond the largest file");
+		}
+		break;
+	case OP_RENAME_OVER:
+		cmd->dst = o[1];
+		cmd->has_size = cmd->noperands == 3;
+		if (cmd->has_size)
+			parse_sectors(state, "SIZE", o[2], &cmd->size);
+		break;
+	default:
+		break;
+	}
+}
+
+static void check_options(struct argp_state *state, struct parse_state *ps)
+{
+	if (ps->cmd->op == OP_VERIFY &&
+	    (ps->cmd->sync != SYNC_NONE || ps->has_gen || ps->has_seed))
+		argp_error(state, "verify writes nothing: drop --fsync, --fdatasync, --gen and --seed");
+	if (ps->cmd->op == OP_POISON && (ps->has_gen || ps->has_seed))
+		argp_error(state, "poison has no write generation: drop --gen and --seed");
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct parse_state *ps = state->input;
+
+	switch (key) {
+	case OPT_FSYNC: set_sync(state, ps->cmd, SYNC_FSYNC); break;
+	case OPT_FDATASYNC: set_sync(state, ps->cmd, SYNC_FDATASYNC); break;
+	case 'q': ps->cmd->cli.quiet = 1; break;
+	case 'g':
+		if (parse_u64(arg, &ps->gen))
+			argp_error(state, "--gen: '%s' is not a number", arg);
+		ps->has_gen = 1;
+		break;
+	case 's':
+		if (parse_u64(arg, &ps->seed))
+			argp_error(state, "--seed: '%s' is not a number", arg);
+		ps->has_seed = 1;
+		break;
+	case ARGP_KEY_ARG: add_operand(state, ps, arg); break;
+	case ARGP_KEY_END:
+		check_operands(state, ps);
+		check_options(state, ps);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = {
+	options, parse_opt,
+	"create PATH SIZE\n"
+	"overwrite PATH OFFSET LEN\n"
+	"append PATH LEN\n"
+	"truncate PATH SIZE\n"
+	"rename-over SRC DST [SIZE]\n"
+	"verify PATH\n"
+	"poison PATH [OFFSET LEN]",
+	"Write files with stamped data, check a stamped file, or poison a device.\v"
+	"Every 512-byte sector written carries the file's inode number, i_generation, "
+	"its offset in the file and the write generation, with a crc32c, so that "
+	"after a crash a block of a file can be told apart from stale data. SIZE, "
+	"OFFSET and LEN are byte counts, multiples of 512, with an optional suffix "
+	"K, M, G or T (powers of 1024). Exit status: 0 done (verify: every sector is "
+	"zeros or this file's stamp), 4 verify found bad sectors, 8 operational "
+	"error, 16 usage error.",
+	NULL, NULL, NULL
+};
+
+/* Distinct writes should carry distinct generations, so that a durability
+ * check can tell old data from new; the clock gives that by default, and
+ * --seed makes a workload repeatable byte for byte. */
+static uint64_t choose_write_gen(const struct parse_state *ps)
+{
+	struct timespec ts;
+
+	if (ps->has_gen)
+		return ps->gen;
+	if (ps->has_seed)
+		return mix64(ps->seed);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int run(const struct stamp_cmd *cmd, const char **input, struct err *e)
+{
+	switch (cmd->op) {
+	case OP_CREATE: return op_create(cmd, input, e);
+	case OP_OVERWRITE: return op_overwrite(cmd, input, e);
+	case OP_APPEND: return op_append(cmd, input, e);
+	case OP_TRUNCATE: return op_truncate(cmd, input, e);
+	case OP_RENAME_OVER: return op_rename_over(cmd, input, e);
+	case OP_VERIFY: return op_verify(cmd, input, e);
+	case OP_POISON: return op_poison(cmd, input, e);
+	case OP_NONE: break;
+	}
+	return guest_fail(e, EXIT_USAGE, "no operation");
+}
+
+int main(int argc, char **argv)
+{
+	struct stamp_cmd cmd = { .cli = { .tool = "ext4da-stamp" } };
+	struct parse_state ps = { .cmd = &cmd };
+	const char *input = NULL;
+	struct err e = { 0 };
+	int code;
+
+	argp_err_exit_status = EXIT_USAGE;
+	argv[0] = (char *)cmd.cli.tool;	/* getopt names argv[0] in its messages */
+	argp_parse(&argp, argc, argv, 0, NULL, &ps);
+	cmd.write_gen = choose_write_gen(&ps);
+	code = run(&cmd, &input, &e);
+	if (code < 0)
+		return cli_fail(&cmd.cli, input, &e);
+	return code;
+}

@@ -1,0 +1,41 @@
+/* ops.h: the operations of ext4da-stamp, one function each, and the
+ * command line they share. */
+#ifndef EXT4DA_CMD_STAMP_OPS_H
+#define EXT4DA_CMD_STAMP_OPS_H
+
+#include <stdint.h>
+
+#include "cmd/ext4da-stamp/guest.h"
+
+enum stamp_op { OP_NONE, OP_CREATE, OP_OVERWRITE, OP_APPEND, OP_TRUNCATE, OP_RENAME_OVER, OP_VERIFY,
+		OP_POISON };
+
+enum sync_mode { SYNC_NONE, SYNC_FSYNC, SYNC_FDATASYNC };
+
+struct stamp_cmd {
+	struct cli cli;
+	enum stamp_op op;
+	const char *operand[4];	/* as given: PATH, then numbers or DST */
+	int noperands;
+	const char *path;	/* the file (SRC for rename-over) */
+	const char *dst;	/* rename-over */
+	uint64_t offset, len, size;
+	int has_size;		/* rename-over: SIZE given */
+	int has_range;		/* poison: OFFSET and LEN given */
+	enum sync_mode sync;
+	uint64_t write_gen;	/* from --gen, --seed or the clock */
+};
+
+/* Each returns an exit code, or -1 with e filled; the failing input is
+ * left in *input for the error line. */
+int op_create(const struct stamp_cmd *c, const char **input, struct err *e);
+int op_overwrite(const struct stamp_cmd *c, const char **input, struct err *e);
+int op_append(const struct stamp_cmd *c, const char **input, struct err *e);
+int op_truncate(const struct stamp_cmd *c, const char **input, struct err *e);
+int op_rename_over(const struct stamp_cmd *c, const char **input, struct err *e);
+int op_poison(const struct stamp_cmd *c, const char **input, struct err *e);
+int op_verify(const struct stamp_cmd *c, const char **input, struct err *e);
+
+const char *sync_mode_name(enum sync_mode m);
+
+#endif
