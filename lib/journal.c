@@ -305,9 +305,11 @@ static int check_superblock(ext2_filsys fs, struct journal *j, struct err *e)
 		return fail(e, EXIT_OPERATIONAL,
 			    "journal block size %u differs from the filesystem's %u", j->blocksize,
 			    fs->blocksize);
-	if (j->maxlen < JBD2_MIN_JOURNAL_BLOCKS || j->maxlen > j->map_len)
+	/* As the kernel: s_maxlen may be shorter than the journal's area (the
+	 * minimum size applies to the area), never longer. */
+	if (j->maxlen > j->map_len)
 		return fail(e, EXIT_OPERATIONAL,
-			    "journal length %u blocks does not fit its %u-block area", j->maxlen,
+			    "journal superblock says %u blocks, but the journal has only %u", j->maxlen,
 			    j->map_len);
 	j->last = j->maxlen;
 	if (j->incompat & JBD2_INCOMPAT_FAST_COMMIT) {

@@ -16,6 +16,7 @@ struct scan_state {
 	uint32_t crc32_sum;	/* checksum v1 running sum */
 	int need_check_commit_time;
 	int end_known;
+	uint32_t async_bad;	/* async commit: first bad commit, not yet known corrupt */
 	uint64_t last_commit_time;
 	struct err *e;
 };
@@ -195,6 +196,8 @@ static enum step on_commit(struct scan_state *s, struct jtxn *t)
 	if (s->j->csum_v1) {
 		if (s->end_known) {
 			log->failed_commit = log->end_tid;
+			if (!log->corrupt_commit)
+				log->corrupt_commit = log->end_tid;
 			return STEP_NEXT;
 		}
 		bad = !commit_csum_v1_ok(s);
@@ -210,8 +213,22 @@ static enum step on_commit(struct scan_state *s, struct jtxn *t)
 		t->state = TXN_CORRUPT;
 		t->csum = CSUM_BAD;
 		t->has_commit = 1;
-		log->end_tid = s->next_tid;
-		s->end_known = 1;
+		/* The first bad commit ends the replayable log.  (With async
+		 * commit the kernel's scan lets a second bad commit move the
+		 * end past the first one; we stop at the first, as its own
+		 * comment and the SPEC say.) */
+		if (!s->end_known) {
+			log->end_tid = s->next_tid;
+			s->end_known = 1;
+			/* With async commit a bad last commit is an interrupted
+			 * one; only a later commit block proves corruption. */
+			if (s->j->incompat & JBD2_INCOMPAT_ASYNC_COMMIT)
+				s->async_bad = s->next_tid;
+			else
+				log->corrupt_commit = s->next_tid;
+		} else if (s->async_bad && !log->corrupt_commit) {
+			log->corrupt_commit = s->async_bad;
+		}
 		if (!(s->j->incompat & JBD2_INCOMPAT_ASYNC_COMMIT)) {
 			log->failed_commit = s->next_tid;
 			return STEP_NEXT;	/* the tid does not advance: the walk ends next */
@@ -219,6 +236,8 @@ static enum step on_commit(struct scan_state *s, struct jtxn *t)
 	} else {
 		t->state = s->end_known ? TXN_CORRUPT : TXN_COMMITTED;
 		t->has_commit = 1;
+		if (s->async_bad && !log->corrupt_commit)
+			log->corrupt_commit = s->async_bad;
 	}
 	s->last_commit_time = commit_time;
 	s->next_tid++;
@@ -295,6 +314,45 @@ static int probe_fast_commit(struct scan_state *s)
 	return 0;
 }
 
+/* After the walk stops, later transactions may still sit in the log (a
+ * corrupt one stopped it early).  Follow block headers alone, ignoring
+ * checksums, to learn the highest tid there: the emptied journal's
+ * s_sequence must pass it, or those blocks could pose as new ones later. */
+static int find_last_tid(struct scan_state *s)
+{
+	struct journal *j = s->j;
+	uint32_t pos = s->pos, tid = s->next_tid, last = s->next_tid - 1;
+
+	for (uint32_t n = 0; n < j->last - j->first; n++) {
+		uint32_t type, seq;
+
+		if (journal_read(j, pos, s->buf, s->e))
+			return -1;
+		pos = journal_next(j, pos);
+		seq = get_be32(s->buf, JBD2_HDR_SEQUENCE);
+		type = get_be32(s->buf, JBD2_HDR_TYPE);
+		if (get_be32(s->buf, JBD2_HDR_MAGIC) != JBD2_MAGIC || !tid_geq(seq, tid) ||
+		    seq - tid > 1024 || type < JBD2_DESCRIPTOR || type > JBD2_REVOKE ||
+		    type == JBD2_SUPERBLOCK_V1 || type == JBD2_SUPERBLOCK_V2)
+			break;
+		tid = last = seq;
+		if (type == JBD2_DESCRIPTOR) {
+			size_t limit = j->blocksize - (j->csum_v2or3 ? JBD2_TAIL_SIZE : 0);
+
+			for (size_t off = JBD2_HDR_SIZE; off + j->tag_bytes <= limit;) {
+				uint16_t flags = journal_tag_flags(s->buf + off);
+
+				pos = journal_next(j, pos);
+				off += j->tag_bytes + (flags & JBD2_FLAG_SAME_UUID ? 0 : 16);
+				if (flags & JBD2_FLAG_LAST_TAG)
+					break;
+			}
+		}
+	}
+	s->log->last_tid = last;
+	return 0;
+}
+
 static void check_revoke_pass(struct jlog *log)
 {
 	for (size_t i = 0; i < log->ntxns && !log->fatal; i++) {
@@ -338,6 +396,13 @@ int journal_scan(struct journal *j, struct jlog *log, struct err *e)
 	if (log->fatal)
 		log->end_tid = s.next_tid;
 	check_revoke_pass(log);
+	if (find_last_tid(&s)) {
+		free(s.buf);
+		return -1;
+	}
+	for (size_t i = 0; i < log->ntxns; i++)
+		if (tid_gt(log->txns[i].tid, log->last_tid))
+			log->last_tid = log->txns[i].tid;
 	if (probe_fast_commit(&s)) {
 		free(s.buf);
 		return -1;

@@ -48,7 +48,9 @@ struct jlog {
 	size_t ntxns, cap;
 	uint32_t start_tid;	/* s_sequence: the first tid expected */
 	uint32_t end_tid;	/* first tid that is not replayed (kernel end_transaction) */
-	uint32_t failed_commit;	/* tid whose commit checksum failed, else 0 */
+	uint32_t failed_commit;	/* e2fsck's j_failed_commit: marks the fs with errors */
+	uint32_t corrupt_commit;	/* first tid whose commit checksum failed, else 0 */
+	uint32_t last_tid;	/* highest tid of any block still in the log */
 	int fatal;		/* the kernel would refuse the whole recovery */
 	char fatal_msg[256];
 	uint32_t stop_block;	/* journal block where the walk stopped */

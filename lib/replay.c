@@ -283,12 +283,19 @@ int replay_into(struct journal *j, const struct jlog *log, const struct replay_o
 		if (replay_check_upto(log, opts->upto, e))
 			return -1;
 		end = opts->upto + 1;
-	} else if (log->failed_commit) {
+	} else {
 		r->failed_commit = log->failed_commit;
+		r->corrupt_commit = log->corrupt_commit;
 	}
 	r->end_tid = end;
 	r->new_sequence = end + 1;
 	if (log->fatal) {
+		/* The kernel's next tid is s_sequence + 1; when a corrupt block
+		 * stopped the scan, transactions after it are still in the log
+		 * and that tid must pass theirs.  (e2fsck keeps the old s_sequence
+		 * here; the kernel would refuse to mount.) */
+		if (tid_gt(log->last_tid, r->new_sequence))
+			r->new_sequence = log->last_tid;
 		r->fatal = 1;
 		r->end_tid = log->start_tid;
 		return 0;
@@ -323,7 +330,7 @@ out:
 
 int replay_incomplete(const struct replay_result *r)
 {
-	return r->fatal || r->nbad > 0 || r->failed_commit != 0;
+	return r->fatal || r->nbad > 0 || r->failed_commit != 0 || r->corrupt_commit != 0;
 }
 
 void replay_result_free(struct replay_result *r)

@@ -57,7 +57,9 @@ struct replay_result {
 	struct bad_copy *bad;		/* copies skipped: bad tag checksum, or beyond the fs */
 	size_t nbad, bad_cap;
 	int fatal;			/* nothing replayed: the kernel would refuse */
-	uint32_t failed_commit;		/* a committed transaction that was not replayed */
+	uint32_t failed_commit;		/* e2fsck's j_failed_commit: fs marked with errors */
+	uint32_t corrupt_commit;	/* first commit that failed its checksum: it and all
+					 * later transactions were not replayed */
 	uint32_t new_sequence;		/* s_sequence for the emptied journal */
 };
 

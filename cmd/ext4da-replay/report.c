@@ -40,7 +40,7 @@ static void report_json(const struct replay_cmd *cmd, const struct journal *j,
 	}
 	json_object_object_add(rep, "skipped_copies", bad);
 	json_object_object_add(rep, "failed_commit",
-			       r->failed_commit ? json_object_new_int64(r->failed_commit) : NULL);
+			       r->corrupt_commit ? json_object_new_int64(r->corrupt_commit) : NULL);
 	json_object_object_add(rep, "fatal", r->fatal ? json_object_new_string(log->fatal_msg) : NULL);
 	json_object_object_add(root, "replay", rep);
 	json_object_object_add(root, "written", json_object_new_boolean(wrote));
@@ -60,10 +60,10 @@ static void report_problems(const struct replay_cmd *cmd, const struct jlog *log
 	if (r->fatal)
 		cli_warn(&cmd->cli, in, "nothing replayed: %s (the kernel would refuse to mount)",
 			 log->fatal_msg);
-	if (r->failed_commit)
+	if (r->corrupt_commit)
 		cli_warn(&cmd->cli, in,
 			 "transaction %u has a bad commit checksum: it and later ones were not replayed",
-			 r->failed_commit);
+			 r->corrupt_commit);
 	for (size_t i = 0; i < shown; i++)
 		cli_warn(&cmd->cli, in, "skipped fs block %llu of transaction %u (log block %u): %s",
 			 (unsigned long long)r->bad[i].fs_block, r->bad[i].tid, r->bad[i].log_block,
@@ -99,7 +99,7 @@ void print_report(const struct replay_cmd *cmd, const struct journal *j, const s
 		printf("%s: %zu home block(s) kept an older copy than the journal committed\n",
 		       cmd->image, r->blocks_lost);
 	if (wrote)
-		printf("%s: journal marked empty, next tid %u%s\n",
+		printf("%s: journal marked empty (s_sequence %u)%s\n",
 		       cmd->output ? cmd->output : cmd->image, r->new_sequence,
 		       cmd->undo ? "; undo file written" : "");
 	else if (cmd->action == ACT_DRY_RUN)

@@ -10,7 +10,7 @@
  * ext4/journal.rst); all journal fields are big-endian.
  *
  * usage: jforge IMG [options] TXN...
- *        jforge --pattern BLOCKSIZE TID FSBLOCK   (print a "pat" block)
+ *        jforge --pattern BLOCKSIZE TID FSBLOCK...  (print "pat" blocks)
  *
  * TXN is a ';'-separated list of items, written to the log in order:
  *   blocks=SPEC[,SPEC...]  descriptor block(s) and data blocks; SPEC is
@@ -25,10 +25,36 @@
  *   zerocsum   commit block with checksum type, size and value all 0
  *   baddesc    wrong descriptor tail checksum in the first descriptor (v2/v3)
  *   badtag=BLK wrong tag checksum for the data block of fs block BLK (v2/v3)
+ *   badtaghi=BLK  the same, but only the high 16 bits are wrong (v3)
  *   badrevoke  wrong revoke tail checksum in the first revoke block (v2/v3)
  *   rcount=N   r_count of the first revoke block set to N
  *   oldtime    commit time older than every other transaction's
  *   time=SEC   commit time SEC
+ *   nolasttag  no LAST_TAG flag in the descriptors (readers then stop at
+ *              the end of the block: use it only with full descriptors)
+ *
+ * Options:
+ *   --journal PATH     the external journal (device or image file)
+ *   --csum none|v1|v2|v3   journal checksum version (default none)
+ *   --64bit, --32bit   tag and revoke record size (default: as the fs)
+ *   --async            INCOMPAT_ASYNC_COMMIT
+ *   --no-revoke-feature    leave INCOMPAT_REVOKE clear
+ *   --fast-commit      set INCOMPAT_FAST_COMMIT: the log ends s_num_fc_blks
+ *                      (or 256) blocks before s_maxlen
+ *   --sb-v1            write a version 1 journal superblock (no features)
+ *   --start JBLK       first log block (default s_first)
+ *   --seq TID          first transaction ID (default: the current s_sequence)
+ *   --sb-seq TID       s_sequence to write instead of the first tid
+ *   --maxlen N         s_maxlen to write (at most the journal's size): the
+ *                      log then ends at N
+ *   --same-uuid        SAME_UUID on every tag but the first of a descriptor
+ *                      (as the kernel writes); =all: on every tag.  Default:
+ *                      no SAME_UUID, every tag is followed by the UUID
+ *   --max-tags N       at most N tags per descriptor
+ *   --time SEC         commit time of the first transaction (then +1 each)
+ *   --no-tail          do not zero the log block after the last transaction
+ *   --no-recover-flag  leave needs_recovery clear in the fs superblock
+ *   -v, -vv            print the layout written
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -148,8 +174,8 @@ struct item {
 struct txn {
 	struct item *items;
 	size_t nitems;
-	int nocommit, badcommit, zerocsum, baddesc, badrevoke, oldtime;
-	int has_rcount, has_time, has_badtag;
+	int nocommit, badcommit, zerocsum, baddesc, badrevoke, oldtime, nolasttag;
+	int has_rcount, has_time, has_badtag, badtag_hi;
 	uint32_t rcount;
 	uint64_t time, badtag;
 };
@@ -257,11 +283,17 @@ static void parse_txn(struct txn *t, const char *spec)
 			t->baddesc = 1;
 		} else if (!strcmp(tok, "badrevoke")) {
 			t->badrevoke = 1;
+		} else if (!strcmp(tok, "nolasttag")) {
+			t->nolasttag = 1;
 		} else if (!strcmp(tok, "oldtime")) {
 			t->oldtime = 1;
 		} else if (!strncmp(tok, "badtag=", 7)) {
 			t->has_badtag = 1;
 			t->badtag = parse_num(tok + 7, "badtag=");
+		} else if (!strncmp(tok, "badtaghi=", 9)) {
+			t->has_badtag = 1;
+			t->badtag_hi = 1;
+			t->badtag = parse_num(tok + 9, "badtaghi=");
 		} else if (!strncmp(tok, "rcount=", 7)) {
 			t->has_rcount = 1;
 			t->rcount = (uint32_t)parse_num(tok + 7, "rcount=");
@@ -407,8 +439,11 @@ static void write_blocks(struct journal *j, const struct txn *t, const struct it
 
 				put32(seq, tid);
 				c = crc32c(crc32c(j->seed, seq, 4), buf, j->bs);
-				if (t->has_badtag && t->badtag == blk)
-					c ^= 0x00010001;
+				if (t->has_badtag && t->badtag == blk) {
+					if (t->badtag_hi && j->csum != CS_V3)
+						die("badtaghi= needs --csum v3");
+					c ^= t->badtag_hi ? 0x00010000 : 0x00010001;
+				}
 			} else if (t->has_badtag && t->badtag == blk) {
 				die("badtag= needs --csum v2 or v3");
 			}
@@ -433,7 +468,8 @@ static void write_blocks(struct journal *j, const struct txn *t, const struct it
 		if (!ntags)
 			die("no tag fits in a descriptor block");
 		/* LAST_TAG: the flags' low 16 bits are at offset 6 in every layout */
-		last_tag[7] |= F_LAST_TAG;
+		if (!t->nolasttag)
+			last_tag[7] |= F_LAST_TAG;
 		if (v23(j))
 			set_tail(j, desc, corrupt_desc);
 		jwrite(j, dpos, desc);
@@ -603,10 +639,12 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: jforge IMG [--journal PATH] [--csum none|v1|v2|v3] [--64bit|--32bit]\n"
-		"              [--async] [--no-revoke-feature] [--sb-v1] [--start JBLK] [--seq TID]\n"
-		"              [--same-uuid[=all]] [--max-tags N] [--time SEC] [--no-tail]\n"
+		"              [--async] [--no-revoke-feature] [--fast-commit] [--sb-v1]\n"
+		"              [--start JBLK] [--seq TID] [--sb-seq TID] [--maxlen N]\n"
+		"              [--same-uuid[=all]] [--max-tags N]\n"
+		"              [--time SEC] [--no-tail]\n"
 		"              [--no-recover-flag] [-v] TXN...\n"
-		"       jforge --pattern BLOCKSIZE TID FSBLOCK\n");
+		"       jforge --pattern BLOCKSIZE TID FSBLOCK...\n");
 	exit(2);
 }
 
@@ -614,8 +652,9 @@ int main(int argc, char **argv)
 {
 	struct journal j = { .fd = -1, .revoke_feat = 1, .is64 = -1 };
 	const char *img = NULL, *jpath = NULL;
-	int fd, has_start = 0, has_seq = 0, tail = 1, set_recover = 1;
-	uint32_t start = 0, seq = 0;
+	int fd, has_start = 0, has_seq = 0, tail = 1, set_recover = 1, want_fc = 0;
+	int has_sb_seq = 0, has_maxlen = 0;
+	uint32_t start = 0, seq = 0, sb_seq = 0, maxlen = 0;
 	uint64_t base_time = 1700000000;
 	uint8_t fs_sb[1024], *jsb;
 	ext2_filsys fs;
@@ -623,17 +662,23 @@ int main(int argc, char **argv)
 	struct txn *txns = NULL;
 	size_t ntx = 0;
 
-	if (argc == 5 && !strcmp(argv[1], "--pattern")) {
+	if (argc >= 5 && !strcmp(argv[1], "--pattern")) {
 		uint32_t bs = (uint32_t)parse_num(argv[2], "block size");
-		struct dblock d = { .blk = parse_num(argv[4], "block"), .kind = C_PAT };
+		uint32_t tid = (uint32_t)parse_num(argv[3], "tid");
 		uint8_t *buf;
 
-		if (bs < 1024 || bs > 65536)
+		if (bs < 1024 || bs > 65536 || (bs & (bs - 1)))
 			die("bad block size");
 		buf = xcalloc(1, bs);
-		make_data(buf, bs, &d, (uint32_t)parse_num(argv[3], "tid"));
-		fwrite(buf, 1, bs, stdout);
-		return 0;
+		for (int i = 4; i < argc; i++) {
+			struct dblock d = { .blk = parse_num(argv[i], "block"), .kind = C_PAT };
+
+			make_data(buf, bs, &d, tid);
+			if (fwrite(buf, 1, bs, stdout) != bs)
+				die("writing the pattern: %s", strerror(errno));
+		}
+		free(buf);
+		return fflush(stdout) ? 2 : 0;
 	}
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -658,6 +703,8 @@ int main(int argc, char **argv)
 			j.async = 1;
 		} else if (!strcmp(a, "--no-revoke-feature")) {
 			j.revoke_feat = 0;
+		} else if (!strcmp(a, "--fast-commit")) {
+			want_fc = 1;
 		} else if (!strcmp(a, "--sb-v1")) {
 			j.sbv1 = 1;
 		} else if (!strcmp(a, "--same-uuid")) {
@@ -682,6 +729,16 @@ int main(int argc, char **argv)
 				die("--seq: too big");
 			seq = (uint32_t)v;
 			has_seq = 1;
+		} else if (!strcmp(a, "--sb-seq") && i + 1 < argc) {
+			uint64_t v = parse_num(argv[++i], "--sb-seq");
+
+			if (v > UINT32_MAX)
+				die("--sb-seq: too big");
+			sb_seq = (uint32_t)v;
+			has_sb_seq = 1;
+		} else if (!strcmp(a, "--maxlen") && i + 1 < argc) {
+			maxlen = (uint32_t)parse_num(argv[++i], "--maxlen");
+			has_maxlen = 1;
 		} else if (!strcmp(a, "--max-tags") && i + 1 < argc) {
 			j.max_tags = parse_num(argv[++i], "--max-tags");
 		} else if (!strcmp(a, "--time") && i + 1 < argc) {
@@ -743,8 +800,16 @@ int main(int argc, char **argv)
 		die("journal s_maxlen %u is larger than the journal (%u blocks)",
 		    get32(jsb + JS_MAXLEN), j.maxlen);
 	j.maxlen = get32(jsb + JS_MAXLEN);
+	if (has_maxlen) {
+		if (maxlen > j.maxlen || maxlen < 64)
+			die("--maxlen %u: must be between 64 and %u", maxlen, j.maxlen);
+		j.maxlen = maxlen;
+		put32(jsb + JS_MAXLEN, maxlen);
+	}
 	j.first = get32(jsb + JS_FIRST);
-	j.fc = get32(jsb + 4) == T_SBV2 && (get32(jsb + JS_INCOMPAT) & IC_FC);
+	j.fc = want_fc || (get32(jsb + 4) == T_SBV2 && (get32(jsb + JS_INCOMPAT) & IC_FC));
+	if (j.fc && j.sbv1)
+		die("--sb-v1 has no fast-commit area");
 	j.num_fc = j.fc ? (get32(jsb + JS_NUM_FC) ? get32(jsb + JS_NUM_FC) : 256) : 0;
 	j.last = j.maxlen - j.num_fc;
 	if (j.first < 1 || j.first >= j.last)
@@ -774,7 +839,7 @@ int main(int argc, char **argv)
 		put32(jsb + JS_ROCOMPAT, 0);
 		jsb[JS_CSUM_TYPE] = v23(&j) ? 4 : 0;
 	}
-	put32(jsb + JS_SEQ, seq);
+	put32(jsb + JS_SEQ, has_sb_seq ? sb_seq : seq);
 	put32(jsb + JS_START, ntx ? start : 0);
 	put32(jsb + JS_ERRNO, 0);
 	put32(jsb + JS_CHECKSUM, 0);
@@ -811,5 +876,17 @@ int main(int argc, char **argv)
 	if (j.verbose)
 		printf("log: s_first %u, end %u, start %u, seq %u, %u blocks written, next %u\n",
 		       j.first, j.last, start, seq, j.written, j.pos);
-	return 0;
+	for (size_t t = 0; t < ntx; t++) {
+		for (size_t k = 0; k < txns[t].nitems; k++) {
+			free(txns[t].items[k].b);
+			free(txns[t].items[k].r);
+		}
+		free(txns[t].items);
+	}
+	free(txns);
+	free(jsb);
+	free(j.map);
+	if (j.fd != fd)
+		close(j.fd);
+	return close(fd) ? 2 : 0;
 }
