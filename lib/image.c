@@ -39,46 +39,34 @@ static const char *open_error_text(errcode_t rc)
 	}
 }
 
+int image_check_size(ext2_filsys fs, uint64_t bytes, struct err *e)
+{
+	uint64_t need = ext2fs_blocks_count(fs->super) * (uint64_t)fs->blocksize;
+
+	if (bytes < need)
+		return fail(e, EXIT_OPERATIONAL,
+			    "truncated: %llu bytes, but the superblock describes %llu",
+			    (unsigned long long)bytes, (unsigned long long)need);
+	return 0;
+}
+
 /* A truncated image may open fine and fail later; check the size up front. */
 static int check_size(ext2_filsys fs, const char *path, struct err *e)
 {
 	struct stat st;
-	uint64_t need = ext2fs_blocks_count(fs->super) * (uint64_t)fs->blocksize;
 
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < need)
-		return fail(e, EXIT_OPERATIONAL,
-			    "truncated: %llu bytes, but the superblock describes %llu",
-			    (unsigned long long)st.st_size, (unsigned long long)need);
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		return image_check_size(fs, (uint64_t)st.st_size, e);
 	return 0;
 }
 
-int image_open(const char *path, const struct image_open_opts *opts, ext2_filsys *out,
-	       struct err *e)
+static int open_fs(const char *path, int flags, io_manager mgr, ext2_filsys *out, int is_file,
+		   struct err *e)
 {
-	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS | EXT2_FLAG_SKIP_MMP |
-		    EXT2_FLAG_JOURNAL_DEV_OK;
-	io_manager mgr = opts->manager ? opts->manager : unix_io_manager;
 	ext2_filsys fs = NULL;
 	errcode_t rc;
 
-	int is_file = !opts->manager || opts->manager == unix_io_manager;
-
 	*out = NULL;
-	if (is_file && image_check_path(path, e))
-		return -1;
-	if (opts->writable)
-		flags |= EXT2_FLAG_RW;
-	if (opts->undo_file) {
-		if (access(opts->undo_file, F_OK) == 0)
-			return fail(e, EXIT_OPERATIONAL, "undo file %s already exists",
-				    opts->undo_file);
-		set_undo_io_backing_manager(mgr);
-		rc = set_undo_io_backup_file((char *)opts->undo_file);
-		if (rc)
-			return fail(e, EXIT_OPERATIONAL, "undo file %s: %s", opts->undo_file,
-				    errcode_text(rc));
-		mgr = undo_io_manager;
-	}
 	rc = ext2fs_open2(path, NULL, flags, 0, 0, mgr, &fs);
 	if (rc)
 		return fail(e, EXIT_OPERATIONAL, "%s", open_error_text(rc));
@@ -93,6 +81,65 @@ int image_open(const char *path, const struct image_open_opts *opts, ext2_filsys
 		return -1;
 	}
 	*out = fs;
+	return 0;
+}
+
+/* Writes to a mounted filesystem would race the kernel: refuse them. */
+static int check_not_mounted(const char *path, struct err *e)
+{
+	int mflags = 0;
+
+	if (ext2fs_check_if_mounted(path, &mflags) == 0 && (mflags & EXT2_MF_MOUNTED))
+		return fail(e, EXIT_OPERATIONAL, "is mounted; unmount it before writing to it");
+	return 0;
+}
+
+/* The undo file is ours to create: libext2fs's undo manager returns success
+ * without a channel when it cannot create it. */
+static int create_undo_file(const char *undo, struct err *e)
+{
+	int fd = open(undo, O_WRONLY | O_CREAT | O_EXCL, 0600);
+
+	if (fd < 0)
+		return fail(e, EXIT_OPERATIONAL, "undo file %s: %s", undo,
+			    errno == EEXIST ? "already exists; remove it first" : strerror(errno));
+	close(fd);
+	return 0;
+}
+
+int image_open(const char *path, const struct image_open_opts *opts, ext2_filsys *out,
+	       struct err *e)
+{
+	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS | EXT2_FLAG_SKIP_MMP |
+		    EXT2_FLAG_JOURNAL_DEV_OK;
+	io_manager mgr = opts->manager ? opts->manager : unix_io_manager;
+	int is_file = !opts->manager || opts->manager == unix_io_manager;
+	ext2_filsys probe;
+	errcode_t rc;
+
+	*out = NULL;
+	if (is_file && image_check_path(path, e))
+		return -1;
+	if (opts->writable && is_file && check_not_mounted(path, e))
+		return -1;
+	if (opts->writable)
+		flags |= EXT2_FLAG_RW;
+	if (!opts->undo_file)
+		return open_fs(path, flags, mgr, out, is_file, e);
+	/* Validate read-only first, so bad input never leaves an undo file. */
+	if (open_fs(path, flags & ~EXT2_FLAG_RW, mgr, &probe, is_file, e))
+		return -1;
+	ext2fs_free(probe);
+	if (create_undo_file(opts->undo_file, e))
+		return -1;
+	set_undo_io_backing_manager(mgr);
+	rc = set_undo_io_backup_file((char *)opts->undo_file);
+	if (rc || open_fs(path, flags, undo_io_manager, out, is_file, e)) {
+		unlink(opts->undo_file);
+		return rc ? fail(e, EXIT_OPERATIONAL, "undo file %s: %s", opts->undo_file,
+				 errcode_text(rc))
+			  : -1;
+	}
 	return 0;
 }
 

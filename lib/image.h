@@ -19,6 +19,9 @@ int image_check_path(const char *path, struct err *e);
 
 int image_open(const char *path, const struct image_open_opts *opts, ext2_filsys *out,
 	       struct err *e);
+/* Is a device of bytes long enough for the filesystem fs describes? */
+int image_check_size(ext2_filsys fs, uint64_t bytes, struct err *e);
+
 /* Flush raw writes and release fs without writing libext2fs's copies of the
  * superblock and descriptors. */
 int image_close(ext2_filsys fs, struct err *e);

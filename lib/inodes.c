@@ -18,6 +18,7 @@ struct inode_walk {
 	struct ext2_inode_large *inode;
 	uint64_t size, eof_block;	/* blocks at or past eof_block lie past i_size */
 	int unconverted;		/* saw unwritten blocks inside i_size */
+	int scan_data;			/* a regular user file: its data is judged */
 	int corrupt;
 };
 
@@ -56,7 +57,7 @@ static void data_run(struct inode_walk *w, uint64_t lblk, uint64_t pblk, uint64_
 	if (inside && unwritten) {
 		a->st->unconverted_blocks += inside;
 		w->unconverted = 1;
-	} else if (inside && a->opts->data_scan) {
+	} else if (inside && w->scan_data) {
 		scan_extent_data(a, w->ino, w->inode->i_generation, lblk, pblk, inside);
 	}
 	if (inside < n)
@@ -174,6 +175,10 @@ static void audit_inode(struct audit_ctx *a, uint32_t ino, struct ext2_inode_lar
 	uint32_t bs = a->fs->blocksize;
 
 	w.size = EXT2_I_SIZE(inode);
+	/* Only files data can be stale in: not the journal, quota or
+	 * directories, whose blocks never carry stamps or poison by design. */
+	w.scan_data = a->opts->data_scan && LINUX_S_ISREG(inode->i_mode) &&
+		      ino >= EXT2_FIRST_INODE(a->fs->super);
 	w.eof_block = (w.size + bs - 1) / bs;
 	if (a->pass == 1)
 		count_in_use(a, ino, inode);
@@ -186,6 +191,61 @@ static void audit_inode(struct audit_ctx *a, uint32_t ino, struct ext2_inode_lar
 		walk_indirect(&w);
 	if (w.unconverted && a->pass == 1)
 		a->st->unconverted_files++;
+}
+
+static void hidden_finding(struct audit_ctx *a, dgrp_t g, ext2_ino_t ino, uint32_t unused)
+{
+	struct finding f = { .code = F_GROUP_COUNTS, .severity = SEV_ERROR, .group = g,
+			     .ino = ino };
+
+	if (a->pass != 1)
+		return;
+	snprintf(f.detail, sizeof(f.detail),
+		 "%s hides in-use inode %u from inode scans",
+		 ext2fs_bg_flags_test(a->fs, g, EXT2_BG_INODE_UNINIT) ? "the INODE_UNINIT flag"
+								      : "bg_itable_unused",
+		 ino);
+	(void)unused;
+	add_finding(a, &f);
+}
+
+/* The lazy inode scan skips each group's unused tail (bg_itable_unused)
+ * and INODE_UNINIT groups.  A descriptor that understates its used inodes
+ * would hide live ones, and --repair would free their blocks: so inodes
+ * the bitmap says are in use are read there one by one. */
+static int walk_hidden_inodes(struct audit_ctx *a, struct ext2_inode_large *inode, int isize)
+{
+	ext2_filsys fs = a->fs;
+	uint32_t per = fs->super->s_inodes_per_group;
+	int lazy = ext2fs_has_group_desc_csum(fs);
+
+	for (dgrp_t g = 0; g < fs->group_desc_count && lazy; g++) {
+		uint32_t unused = ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT)
+					  ? per
+					  : ext2fs_bg_itable_unused(fs, g);
+		ext2_ino_t first = g * per + (per - (unused > per ? per : unused)) + 1;
+		ext2_ino_t last = (g + 1) * per, ino = first;
+
+		while (unused && ino <= last) {
+			ext2_ino_t s, z;
+
+			if (ext2fs_find_first_set_inode_bitmap2(fs->inode_map, ino, last, &s))
+				break;
+			if (ext2fs_find_first_zero_inode_bitmap2(fs->inode_map, s, last, &z))
+				z = last + 1;
+			for (ext2_ino_t i = s; i < z && !a->failed; i++) {
+				errcode_t rc = ext2fs_read_inode_full(fs, i, (struct ext2_inode *)inode,
+								      isize);
+
+				if ((!rc || rc == EXT2_ET_INODE_CSUM_INVALID) && in_use(a, i, inode)) {
+					hidden_finding(a, g, i, unused);
+					audit_inode(a, i, inode);
+				}
+			}
+			ino = z;
+		}
+	}
+	return a->failed ? -1 : 0;
 }
 
 int walk_inodes(struct audit_ctx *a)
@@ -224,6 +284,8 @@ int walk_inodes(struct audit_ctx *a)
 			break;
 	}
 	ext2fs_close_inode_scan(scan);
+	if (!a->failed)
+		walk_hidden_inodes(a, inode, isize);
 	free(inode);
 	return a->failed ? -1 : 0;
 }

@@ -55,8 +55,6 @@ static void name_dup_owner(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint
 		*first = ino + 1;	/* 1 means filesystem metadata */
 		return;
 	}
-	if (*first == ino + 1 && ino != 0)
-		return;
 	f.group = group_of(a->fs, blk);
 	f.block = blk;
 	f.blocks = 1;
@@ -65,7 +63,9 @@ static void name_dup_owner(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint
 	f.has_logical = ino != 0;
 	f.lblk = lblk;
 	f.lblocks = 1;
-	if (f.ino && ino)
+	if (f.ino && f.ino == ino)
+		snprintf(f.detail, sizeof(f.detail), "claimed twice by inode %u", ino);
+	else if (f.ino && ino)
 		snprintf(f.detail, sizeof(f.detail), "claimed by inode %u and inode %u", f.ino, ino);
 	else if (ino)
 		snprintf(f.detail, sizeof(f.detail),

@@ -55,8 +55,10 @@ static int replay_into_overlay(struct view *v, const struct view_opts *opts, str
 		journal_close(j);
 		return -1;
 	}
-	v->needed_recovery = j->start != 0 ||
-			     ext2fs_has_feature_journal_needs_recovery(v->fs->super);
+	/* As the kernel at mount: a log without needs_recovery is discarded,
+	 * not replayed (e2fsck -y would ask to replay it; ext4da-replay does). */
+	v->needed_recovery = ext2fs_has_feature_journal_needs_recovery(v->fs->super);
+	v->stale_log = j->start != 0 && !v->needed_recovery;
 	if (v->needed_recovery && opts->replay) {
 		if (v->log.fc.present) {
 			journal_close(j);
@@ -83,10 +85,24 @@ static int replay_into_overlay(struct view *v, const struct view_opts *opts, str
 	return open_on_overlay(v, e);
 }
 
-static int open_view(struct view *v, const struct view_opts *opts, struct err *e)
+/* Descriptors pointing outside the filesystem would derail every later
+ * read (and make libext2fs print on its own): refuse them, as e2fsck does. */
+static int check_descriptors(struct view *v, struct err *e)
 {
-	if (open_on_overlay(v, e) || (fs_has_journal(v->fs) && (v->has_journal = 1) &&
-				      replay_into_overlay(v, opts, e))) {
+	errcode_t rc = ext2fs_check_desc(v->fs);
+
+	if (rc)
+		return fail(e, EXIT_OPERATIONAL, "corrupt group descriptors: %s", errcode_text(rc));
+	return 0;
+}
+
+static int open_view(struct view *v, const struct view_opts *opts, uint64_t device_bytes,
+		     struct err *e)
+{
+	if (open_on_overlay(v, e) ||
+	    (device_bytes && image_check_size(v->fs, device_bytes, e)) ||
+	    (fs_has_journal(v->fs) && (v->has_journal = 1) && replay_into_overlay(v, opts, e)) ||
+	    check_descriptors(v, e)) {
 		view_close(v);
 		return -1;
 	}
@@ -101,7 +117,7 @@ int view_open_on(struct overlay *lower, const struct view_opts *opts, struct vie
 	v->ov = overlay_new(-1, 0, lower);
 	if (!v->ov)
 		return fail(e, EXIT_OPERATIONAL, "out of memory");
-	return open_view(v, opts, e);
+	return open_view(v, opts, 0, e);
 }
 
 int view_open(const char *path, const struct view_opts *opts, struct view *v, struct err *e)
@@ -119,7 +135,7 @@ int view_open(const char *path, const struct view_opts *opts, struct view *v, st
 		view_close(v);
 		return fail(e, EXIT_OPERATIONAL, "cannot size or map the image");
 	}
-	return open_view(v, opts, e);
+	return open_view(v, opts, size, e);
 }
 
 void view_close(struct view *v)

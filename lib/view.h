@@ -19,6 +19,7 @@ struct view {
 	int fd;
 	int needed_recovery;		/* needs_recovery was set, or the log was not empty */
 	int replayed;			/* the journal was replayed into the overlay */
+	int stale_log;			/* log not empty, needs_recovery clear: discarded */
 	int has_journal;
 	struct jlog log;		/* what the journal held */
 	struct replay_result result;	/* what replay did */

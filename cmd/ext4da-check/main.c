@@ -133,12 +133,24 @@ static void journal_findings(const struct view *v, struct findings *f)
 
 	if (!v->has_journal)
 		return;
-	if (v->replayed)
+	if (v->replayed && replay_incomplete(&v->result))
+		x.severity = SEV_ERROR;
+	if (v->replayed && v->result.transactions)
 		snprintf(x.detail, sizeof(x.detail),
 			 "journal needed recovery: replayed %zu transaction(s), tid %u to %u, in memory "
 			 "(%zu home blocks)%s", v->result.transactions, v->result.first_tid,
 			 v->result.end_tid - 1, v->result.blocks_written,
-			 replay_incomplete(&v->result) ? "; some committed data could not be replayed" : "");
+			 replay_incomplete(&v->result) ? "; some committed data could not be replayed "
+							 "(ext4da-replay --dry-run says which)" : "");
+	else if (v->replayed)
+		snprintf(x.detail, sizeof(x.detail),
+			 "journal needed recovery but held no committed transaction%s",
+			 replay_incomplete(&v->result) ? "; its log is corrupt (ext4da-replay --dry-run "
+							 "says how)" : "");
+	else if (v->stale_log)
+		snprintf(x.detail, sizeof(x.detail),
+			 "the log is not empty but needs_recovery is clear: the kernel discards it at "
+			 "mount, so it was not replayed");
 	else if (v->needed_recovery)
 		snprintf(x.detail, sizeof(x.detail),
 			 "journal needs recovery (%zu committed transaction(s)); audited the raw "

@@ -19,6 +19,17 @@ static void free_leaked(ext2_filsys fs, const struct findings *f)
 	ext2fs_mark_bb_dirty(fs);
 }
 
+/* Index in its group (1-based) of the group's last in-use inode, 0 if none. */
+static uint32_t last_used_inode(ext2_filsys fs, dgrp_t g)
+{
+	uint32_t per = fs->super->s_inodes_per_group;
+
+	for (uint32_t i = per; i >= 1; i--)
+		if (ext2fs_fast_test_inode_bitmap2(fs->inode_map, g * per + i))
+			return i;
+	return 0;
+}
+
 static void fix_counts(ext2_filsys fs, const struct audit_stats *st)
 {
 	uint64_t total_free = 0, total_ifree = 0;
@@ -33,6 +44,8 @@ static void fix_counts(ext2_filsys fs, const struct audit_stats *st)
 		for (uint32_t i = 1; i <= per; i++)
 			free_i += !ext2fs_fast_test_inode_bitmap2(fs->inode_map, g * per + i);
 		ext2fs_bg_free_blocks_count_set(fs, g, free_c);
+		if (ext2fs_has_group_desc_csum(fs))
+			ext2fs_bg_itable_unused_set(fs, g, per - last_used_inode(fs, g));
 		ext2fs_bg_free_inodes_count_set(fs, g, free_i);
 		if (st->dirs_per_group)
 			ext2fs_bg_used_dirs_count_set(fs, g, st->dirs_per_group[g]);
