@@ -198,6 +198,8 @@ static enum step on_commit(struct scan_state *s, struct jtxn *t)
 			log->failed_commit = log->end_tid;
 			if (!log->corrupt_commit)
 				log->corrupt_commit = log->end_tid;
+			t->has_commit = 1;
+			t->state = TXN_CORRUPT;	/* committed, but after the end of the log */
 			return STEP_NEXT;
 		}
 		bad = !commit_csum_v1_ok(s);

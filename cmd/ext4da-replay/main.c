@@ -122,7 +122,9 @@ static int load(const struct replay_cmd *cmd, const char *path, const struct ima
 		*fs = NULL;
 		return -1;
 	}
-	if (log->fc.present) {
+	/* The fast commit follows the last full commit: replaying only up to
+	 * an earlier transaction never reaches it. */
+	if (log->fc.present && (!cmd->has_upto || cmd->upto + 1 == log->end_tid)) {
 		fail(e, EXIT_OPERATIONAL,
 		     "the fast-commit area holds transaction %u, which needs logical replay; "
 		     "ext4da-replay does not do that (use e2fsck -E journal_only)",
