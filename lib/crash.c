@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/blockmap.h"
 #include "lib/crash.h"
 
 #define APPLY_BUF (1U << 20)
@@ -61,33 +62,69 @@ static int add_subset(struct crash_plan *p, uint64_t prefix, const uint64_t *wri
 	return 0;
 }
 
-/* Subsets of the writes between two flushes: all proper non-empty ones
- * when few, else max_states random ones. */
-static int add_epoch_subsets(struct crash_plan *p, const struct plan_opts *o, uint64_t prefix,
-			     const uint64_t *writes, size_t n, uint64_t *rng)
+/* Draw a random subset that is neither empty nor (unless allowed) full and
+ * that was not drawn before; 0 when none was found in a bounded number of
+ * tries. */
+static int draw_subset(uint8_t *pick, size_t n, int allow_full, uint64_t *rng,
+		       struct blockmap *seen)
 {
+	for (int tries = 0; tries < 64; tries++) {
+		uint64_t h = 1469598103934665603ULL;
+		size_t ones = 0;
+		int ins;
+
+		for (size_t i = 0; i < n; i++) {
+			pick[i] = next_random(rng) >> 63;
+			ones += pick[i];
+			h = (h ^ pick[i]) * 1099511628211ULL;
+			h = (h ^ i) * 1099511628211ULL;
+		}
+		if (ones == 0 || (ones == n && !allow_full))
+			continue;
+		if (blockmap_slot(seen, h, &ins) && ins)
+			return 1;
+	}
+	return 0;
+}
+
+/* Subsets of the writes between two flushes: all proper non-empty ones
+ * when few, else max_states distinct random ones.  For the writes after
+ * the last flush (final), all of them arriving is a state too: the epoch's
+ * closing flush never came, so no other state covers it. */
+static int add_epoch_subsets(struct crash_plan *p, const struct plan_opts *o, uint64_t prefix,
+			     const uint64_t *writes, size_t n, int final, uint64_t *rng)
+{
+	uint64_t full = final ? 1 : 0;
+	struct blockmap seen;
 	uint8_t *pick;
 
-	if (n < 2)
+	if (n < 1 || (n < 2 && !final))
 		return 0;
-	if (n <= MAX_EXHAUSTIVE_WRITES && ((1ULL << n) - 2) <= o->max_states) {
-		for (uint64_t m = 1; m < (1ULL << n) - 1; m++)
+	if (n <= MAX_EXHAUSTIVE_WRITES && ((1ULL << n) - 2 + full) <= o->max_states) {
+		for (uint64_t m = 1; m < (1ULL << n) - 1 + full; m++)
 			if (add_subset(p, prefix, writes, n, m, NULL))
 				return -1;
 		return 0;
 	}
 	p->sampled_epochs++;
 	pick = malloc(n);
-	if (!pick)
+	if (!pick || blockmap_init(&seen, o->max_states)) {
+		free(pick);
 		return -1;
+	}
 	for (uint64_t k = 0; k < o->max_states; k++) {
-		for (size_t i = 0; i < n; i++)
-			pick[i] = next_random(rng) >> 63;
+		int got = final && k == 0 ? (memset(pick, 1, n), 1)
+					 : draw_subset(pick, n, final, rng, &seen);
+
+		if (!got)
+			break;
 		if (add_subset(p, prefix, writes, n, 0, pick)) {
+			blockmap_free(&seen);
 			free(pick);
 			return -1;
 		}
 	}
+	blockmap_free(&seen);
 	free(pick);
 	return 0;
 }
@@ -127,7 +164,7 @@ static int plan_reorder(const struct wl_index *idx, const struct plan_opts *o,
 				writes[n++] = i;
 			continue;
 		}
-		if (add_epoch_subsets(p, o, prefix, writes, n, &rng)) {
+		if (add_epoch_subsets(p, o, prefix, writes, n, 0, &rng)) {
 			free(writes);
 			return fail(e, EXIT_OPERATIONAL, "out of memory");
 		}
@@ -135,7 +172,7 @@ static int plan_reorder(const struct wl_index *idx, const struct plan_opts *o,
 		n = 0;
 	}
 	/* Writes after the last flush were in flight when the log ended. */
-	if (add_epoch_subsets(p, o, prefix, writes, n, &rng)) {
+	if (add_epoch_subsets(p, o, prefix, writes, n, 1, &rng)) {
 		free(writes);
 		return fail(e, EXIT_OPERATIONAL, "out of memory");
 	}
@@ -177,7 +214,8 @@ int crash_plan_build(const struct wl_index *idx, const struct plan_opts *o,
 		return -1;
 	}
 	/* In log order, so the cursor only ever moves forward. */
-	qsort(p->states, p->n, sizeof(*p->states), by_prefix);
+	if (p->n > 1)
+		qsort(p->states, p->n, sizeof(*p->states), by_prefix);
 	return 0;
 }
 

@@ -4,7 +4,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+
+#include <linux/fs.h>
 #include <unistd.h>
 
 #include "lib/image.h"
@@ -181,37 +184,70 @@ static int copy_range(int in, int out, off_t from, off_t to, const char *label, 
 	return 0;
 }
 
-int image_copy(const char *src, const char *dst, const char *label, struct err *e)
+/* A block device has no holes to find: copy it in chunks, leaving chunks
+ * of zeros as holes so the copy stays sparse. */
+static int copy_device(int in, int out, uint64_t size, const char *label, struct err *e)
 {
-	struct stat st;
-	int in, out, rc = 0;
-	off_t pos = 0;
+	static uint8_t buf[1 << 20], zero[1 << 20];
 
-	in = open(src, O_RDONLY);
-	if (in < 0)
-		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
-	if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(in);
-		return fail(e, EXIT_OPERATIONAL,
-			    "--output needs an image file; replay a device in place (with --undo)");
+	for (uint64_t off = 0; off < size;) {
+		size_t n = size - off < sizeof(buf) ? (size_t)(size - off) : sizeof(buf);
+		ssize_t r = pread(in, buf, n, (off_t)off);
+
+		if (r <= 0)
+			return fail(e, EXIT_OPERATIONAL, "reading the device: %s",
+				    r < 0 ? strerror(errno) : "unexpected end");
+		if (memcmp(buf, zero, (size_t)r) != 0 && pwrite(out, buf, (size_t)r, (off_t)off) != r)
+			return fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
+		off += (uint64_t)r;
 	}
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0644);
-	if (out < 0) {
-		close(in);
-		return fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
-	}
+	return 0;
+}
+
+static int copy_sparse_file(int in, int out, uint64_t size, const char *label, struct err *e)
+{
+	off_t pos = 0;
+	int rc = 0;
+
 	/* Copy only the data extents so that sparse images stay sparse. */
-	while (rc == 0 && pos < st.st_size) {
+	while (rc == 0 && (uint64_t)pos < size) {
 		off_t data = lseek(in, pos, SEEK_DATA), hole;
 
 		if (data < 0)
 			break;
 		hole = lseek(in, data, SEEK_HOLE);
 		if (hole < 0)
-			hole = st.st_size;
+			hole = (off_t)size;
 		rc = copy_range(in, out, data, hole, label, e);
 		pos = hole;
 	}
+	return rc;
+}
+
+int image_copy(const char *src, const char *dst, const char *label, struct err *e)
+{
+	struct stat st;
+	uint64_t size = 0;
+	int in, out, rc = 0;
+
+	in = open(src, O_RDONLY);
+	if (in < 0)
+		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
+	if (fstat(in, &st) != 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) ||
+	    (S_ISBLK(st.st_mode) && ioctl(in, BLKGETSIZE64, &size) != 0)) {
+		close(in);
+		return fail(e, EXIT_OPERATIONAL, "cannot copy: not an image file or block device");
+	}
+	if (S_ISREG(st.st_mode))
+		size = (uint64_t)st.st_size;
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (out < 0) {
+		close(in);
+		return fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
+	}
+	rc = S_ISBLK(st.st_mode) ? copy_device(in, out, size, label, e)
+				 : copy_sparse_file(in, out, size, label, e);
+	st.st_size = (off_t)size;
 	if (rc == 0 && ftruncate(out, st.st_size) != 0)
 		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
 	if (rc == 0 && fsync(out) != 0)

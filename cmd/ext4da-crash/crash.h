@@ -26,6 +26,7 @@ struct crash_cmd {
 	unsigned jobs;
 	unsigned shard_k, shard_n;	/* 1-based; 0/0: no sharding */
 	int data;			/* data scan: 1 on, 0 off, -1 if the base carries poison */
+	char *plan_args;		/* options that rebuild the same plan, shell-quoted */
 };
 
 struct state_result {

@@ -53,10 +53,84 @@ static int parse_u64(const char *s, uint64_t *out)
 	return errno || *end ? -1 : 0;
 }
 
+static int parse_shard(struct crash_cmd *cmd, const char *arg)
+{
+	char k[32], *slash;
+	uint64_t kv, nv;
+
+	if (strlen(arg) >= sizeof(k))
+		return -1;
+	strcpy(k, arg);
+	slash = strchr(k, '/');
+	if (!slash)
+		return -1;
+	*slash = 0;
+	if (parse_u64(k, &kv) || parse_u64(slash + 1, &nv) || kv < 1 || nv > 1000000 || kv > nv)
+		return -1;
+	cmd->shard_k = (unsigned)kv;
+	cmd->shard_n = (unsigned)nv;
+	return 0;
+}
+
+/* Single-quote s for a shell command line. */
+static void append_quoted(char **buf, size_t *len, const char *s)
+{
+	size_t need = strlen(s) * 4 + 3, used = *buf ? strlen(*buf) : 0;
+	char *p = realloc(*buf, used + need + 2);
+
+	if (!p)
+		return;
+	*buf = p;
+	p += used;
+	*p++ = ' ';
+	*p++ = '\'';
+	for (; *s; s++) {
+		if (*s == '\'') {
+			memcpy(p, "'\\''", 4);
+			p += 4;
+		} else {
+			*p++ = *s;
+		}
+	}
+	*p++ = '\'';
+	*p = 0;
+	*len = (size_t)(p - *buf);
+}
+
+/* The options that rebuild this plan, with absolute paths, for --save. */
+static void build_plan_args(struct crash_cmd *cmd, const char *points_arg)
+{
+	char num[32], *abs;
+	size_t len = 0;
+
+	abs = realpath(cmd->base, NULL);
+	append_quoted(&cmd->plan_args, &len, "--base");
+	append_quoted(&cmd->plan_args, &len, abs ? abs : cmd->base);
+	free(abs);
+	abs = realpath(cmd->log, NULL);
+	append_quoted(&cmd->plan_args, &len, "--log");
+	append_quoted(&cmd->plan_args, &len, abs ? abs : cmd->log);
+	free(abs);
+	append_quoted(&cmd->plan_args, &len, "--points");
+	append_quoted(&cmd->plan_args, &len, points_arg);
+	if (cmd->plan.reorder) {
+		append_quoted(&cmd->plan_args, &len, "--reorder");
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)cmd->plan.max_states);
+		append_quoted(&cmd->plan_args, &len, "--max-states");
+		append_quoted(&cmd->plan_args, &len, num);
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)cmd->plan.seed);
+		append_quoted(&cmd->plan_args, &len, "--seed");
+		append_quoted(&cmd->plan_args, &len, num);
+	}
+}
+
+static char points_arg[4096] = "flush";
+
 static int parse_points(struct crash_cmd *cmd, char *arg)
 {
 	char *save = NULL, *tok;
 
+	snprintf(points_arg, sizeof(points_arg), "%s", arg);
 	if (!strcmp(arg, "flush") || !strcmp(arg, "mark") || !strcmp(arg, "every")) {
 		cmd->plan.mode = arg[0] == 'f' ? POINTS_FLUSH : arg[0] == 'm' ? POINTS_MARK : POINTS_EVERY;
 		return 0;
@@ -130,8 +204,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		cmd->jobs = (unsigned)v;
 		break;
 	case OPT_SHARD:
-		if (sscanf(arg, "%u/%u", &cmd->shard_k, &cmd->shard_n) != 2 || !cmd->shard_n ||
-		    !cmd->shard_k || cmd->shard_k > cmd->shard_n)
+		if (parse_shard(cmd, arg))
 			argp_error(state, "--shard: expected K/N with 1 <= K <= N");
 		break;
 	case OPT_DATA: cmd->data = 1; break;
@@ -178,6 +251,7 @@ int main(int argc, char **argv)
 	argp_parse(&argp, argc, argv, 0, NULL, &cmd);
 	if (!cmd.seed_given)
 		cmd.plan.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	build_plan_args(&cmd, points_arg);
 	if (cmd.has_materialize) {
 		code = materialize_state(&cmd, cmd.materialize, cmd.materialize_file, 0, &e);
 		if (code == 0 && !cmd.cli.quiet)
@@ -187,5 +261,6 @@ int main(int argc, char **argv)
 		code = run_campaign(&cmd, &e);
 	}
 	free(cmd.points);
+	free(cmd.plan_args);
 	return code < 0 ? cli_fail(&cmd.cli, NULL, &e) : code;
 }

@@ -6,14 +6,18 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/fs.h>
+
 #include "cmd/ext4da-crash/crash.h"
 #include "lib/durability.h"
 #include "lib/image.h"
+#include "lib/stamp.h"
 #include "lib/view.h"
 
 struct campaign {
@@ -44,9 +48,11 @@ static int open_campaign(struct campaign *c, struct crash_cmd *cmd, struct err *
 	if (image_check_path(cmd->base, e))
 		return fail(e, EXIT_OPERATIONAL, "--base %s: %s", cmd->base, e->msg);
 	c->base_fd = open(cmd->base, O_RDONLY);
-	if (c->base_fd < 0 || fstat(c->base_fd, &st) != 0)
+	if (c->base_fd < 0 || fstat(c->base_fd, &st) != 0 ||
+	    (S_ISBLK(st.st_mode) && ioctl(c->base_fd, BLKGETSIZE64, &c->base_size) != 0))
 		return fail(e, EXIT_OPERATIONAL, "--base %s: %s", cmd->base, strerror(errno));
-	c->base_size = (uint64_t)st.st_size;
+	if (S_ISREG(st.st_mode))
+		c->base_size = (uint64_t)st.st_size;
 	if (writelog_open(cmd->log, &c->wl, e) || writelog_scan(c->wl, &c->idx, e))
 		return fail(e, EXIT_OPERATIONAL, "--log %s: %s", cmd->log, e->msg);
 	if (writelog_check_device(&c->idx, c->base_size, e))
@@ -146,15 +152,23 @@ static void run_fsck(struct campaign *c, struct view *v, struct state_result *r)
 	unlink(tmp);
 }
 
+/* A recorded device was poisoned before mkfs, and most of its free space
+ * still is: sample sectors across it. */
 static int data_wanted(struct campaign *c)
 {
-	uint8_t buf[512];
+	uint8_t buf[SECTOR_SIZE];
+	uint64_t sectors = c->base_size / SECTOR_SIZE, n;
 
 	if (c->cmd->data >= 0)
 		return c->cmd->data;
-	/* A recorded device was poisoned before mkfs: its last sector still is. */
-	return pread(c->base_fd, buf, sizeof(buf), (off_t)(c->base_size - 512)) == 512 &&
-	       memcmp(buf, "E4DAPOIS", 8) == 0;
+	for (uint64_t k = 1; k <= 256 && sectors; k++) {
+		uint64_t at = sectors * k / 257;
+
+		if (pread(c->base_fd, buf, sizeof(buf), (off_t)(at * SECTOR_SIZE)) == SECTOR_SIZE &&
+		    poison_sector_check(buf, &n))
+			return 1;
+	}
+	return 0;
 }
 
 static void judge(struct campaign *c, struct view *v, const struct findings *f,
@@ -320,10 +334,9 @@ static void save_failures(struct campaign *c, const struct state_result *res, si
 		f = fopen(file, "w");
 		if (!f)
 			continue;
-		fprintf(f, "# rebuild crash state %zu (before journal replay):\n"
-			   "ext4da-crash --base '%s' --log '%s'%s%s --materialize %zu state-%zu.img\n",
-			res[i].state, c->cmd->base, c->cmd->log, c->cmd->plan.reorder ? " --reorder" : "",
-			"", res[i].state, res[i].state);
+		fprintf(f, "# rebuild crash state %zu (before journal replay):\n", res[i].state);
+		fprintf(f, "ext4da-crash %s --materialize %zu state-%zu.img\n", c->cmd->plan_args,
+			res[i].state, res[i].state);
 		fclose(f);
 	}
 }
