@@ -5,6 +5,76 @@
 #include <string.h>
 
 #include "lib/audit_ctx.h"
+#include "lib/jbd2.h"
+
+static int orphan_finding(struct audit_ctx *a, uint32_t ino, const struct ext2_inode *inode,
+			  const char *where)
+{
+	struct finding f = { .code = F_ORPHAN, .severity = SEV_INFO, .group = NO_GROUP,
+			     .ino = ino };
+	int ins;
+
+	if (!blockmap_slot(&a->orphans, ino, &ins))
+		return fail(a->e, EXIT_OPERATIONAL, "out of memory");
+	if (!ins)
+		return 0;
+	a->st->orphans++;
+	snprintf(f.detail, sizeof(f.detail),
+		 "pending orphan in %s (links %u, size %llu): the kernel frees or truncates it at "
+		 "the next mount", where, inode->i_links_count,
+		 (unsigned long long)EXT2_I_SIZE(inode));
+	return add_finding(a, &f);
+}
+
+#define ORPHAN_BLOCK_MAGIC 0x0b10ca04U
+#define ORPHAN_BLOCK_TAIL 8	/* le32 magic, le32 checksum */
+
+/* The orphan_file feature keeps orphans as le32 inode numbers in the
+ * blocks of a special file, each block ending in a magic and checksum. */
+static int orphan_file_orphans(struct audit_ctx *a)
+{
+	ext2_filsys fs = a->fs;
+	ext2_ino_t ofile = fs->super->s_orphan_file_inum;
+	struct ext2_inode inode;
+	uint32_t bs = fs->blocksize;
+	uint64_t nblocks;
+	ext2_file_t f;
+	uint8_t *buf;
+
+	if (!ext2fs_has_feature_orphan_file(fs->super) || !ofile ||
+	    ext2fs_read_inode(fs, ofile, &inode) || ext2fs_file_open(fs, ofile, 0, &f))
+		return 0;
+	buf = malloc(bs);
+	if (!buf) {
+		ext2fs_file_close(f);
+		return fail(a->e, EXIT_OPERATIONAL, "out of memory");
+	}
+	nblocks = EXT2_I_SIZE(&inode) / bs;
+	for (uint64_t b = 0; b < nblocks; b++) {
+		unsigned int got = 0;
+
+		if (ext2fs_file_read(f, buf, bs, &got) || got != bs)
+			break;
+		if (get_le32(buf, bs - ORPHAN_BLOCK_TAIL) != ORPHAN_BLOCK_MAGIC)
+			continue;
+		for (uint32_t off = 0; off + 4 <= bs - ORPHAN_BLOCK_TAIL; off += 4) {
+			uint32_t ino = get_le32(buf, off);
+			struct ext2_inode o;
+
+			if (!ino || ino < EXT2_FIRST_INODE(fs->super) || ino > fs->super->s_inodes_count ||
+			    ext2fs_read_inode(fs, ino, &o))
+				continue;
+			if (orphan_finding(a, ino, &o, "the orphan file")) {
+				free(buf);
+				ext2fs_file_close(f);
+				return -1;
+			}
+		}
+	}
+	free(buf);
+	ext2fs_file_close(f);
+	return 0;
+}
 
 /* The orphan list threads pending inodes through i_dtime. */
 int find_orphans(struct audit_ctx *a)
@@ -15,8 +85,6 @@ int find_orphans(struct audit_ctx *a)
 	struct finding f = { .code = F_ORPHAN, .severity = SEV_INFO, .group = NO_GROUP };
 
 	for (uint32_t steps = 0; ino && steps < fs->super->s_inodes_count; steps++) {
-		int ins;
-
 		if (ino < EXT2_FIRST_INODE(fs->super) || ino > fs->super->s_inodes_count ||
 		    ext2fs_read_inode(fs, ino, &inode)) {
 			f.severity = SEV_WARNING;
@@ -24,24 +92,16 @@ int find_orphans(struct audit_ctx *a)
 				 ino);
 			return add_finding(a, &f);
 		}
-		if (!blockmap_slot(&a->orphans, ino, &ins))
-			return fail(a->e, EXIT_OPERATIONAL, "out of memory");
-		if (!ins) {
+		if (blockmap_find(&a->orphans, ino)) {
 			f.severity = SEV_WARNING;
 			snprintf(f.detail, sizeof(f.detail), "orphan list loops at inode %u", ino);
 			return add_finding(a, &f);
 		}
-		a->st->orphans++;
-		f.ino = ino;
-		snprintf(f.detail, sizeof(f.detail),
-			 "pending orphan (links %u, size %llu): the kernel frees or truncates it at "
-			 "the next mount", inode.i_links_count,
-			 (unsigned long long)EXT2_I_SIZE(&inode));
-		if (add_finding(a, &f))
+		if (orphan_finding(a, ino, &inode, "the orphan list"))
 			return -1;
 		ino = inode.i_dtime;
 	}
-	return 0;
+	return orphan_file_orphans(a);
 }
 
 static void range_finding(struct audit_ctx *a, enum finding_code code, uint64_t blk,

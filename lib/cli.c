@@ -1,10 +1,40 @@
 /* cli.c: see cli.h. */
+#include <argp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/cli.h"
+
+enum { OPT_JSON = 0x1000, OPT_PROGRESS, OPT_NO_PROGRESS };
+
+static const struct argp_option common_options[] = {
+	{ "json", OPT_JSON, 0, 0, "Print JSON (the tool's page gives the schema)", 0 },
+	{ "verbose", 'v', 0, 0, "More detail", 0 },
+	{ "quiet", 'q', 0, 0, "Print only errors", 0 },
+	{ "progress", OPT_PROGRESS, 0, 0, "Show progress on stderr even when it is not a terminal", 0 },
+	{ "no-progress", OPT_NO_PROGRESS, 0, 0, "Never show progress", 0 },
+	{ 0 }
+};
+
+static error_t parse_common(int key, char *arg, struct argp_state *state)
+{
+	struct cli *c = state->input;
+
+	(void)arg;
+	switch (key) {
+	case OPT_JSON: c->json = 1; break;
+	case 'v': c->verbose++; break;
+	case 'q': c->quiet = 1; break;
+	case OPT_PROGRESS: c->progress = 1; break;
+	case OPT_NO_PROGRESS: c->progress = 0; break;
+	default: return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp cli_common_argp = { common_options, parse_common, NULL, NULL, NULL, NULL, NULL };
 
 int cli_fail(const struct cli *c, const char *input, const struct err *e)
 {

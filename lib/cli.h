@@ -13,6 +13,12 @@ struct cli {
 	int progress;		/* -1 auto (stderr is a terminal), 0 off, 1 on */
 };
 
+/* The options every reporting tool shares (--json, -v, -q, --progress,
+ * --no-progress), as an argp child whose input is the tool's struct cli:
+ * set state->child_inputs[0] to it on ARGP_KEY_INIT. */
+struct argp;
+extern const struct argp cli_common_argp;
+
 /* Print "tool: input: msg" on stderr and return e's exit code. */
 int cli_fail(const struct cli *c, const char *input, const struct err *e);
 void cli_warn(const struct cli *c, const char *input, const char *fmt, ...)

@@ -60,7 +60,11 @@ static void data_run(struct inode_walk *w, uint64_t lblk, uint64_t pblk, uint64_
 	} else if (inside && w->scan_data) {
 		scan_extent_data(a, w->ino, w->inode->i_generation, lblk, pblk, inside);
 	}
-	if (inside < n)
+	if (inside < n && !unwritten && blockmap_find(&a->orphans, w->ino))
+		inode_finding(w, F_PAST_EOF, SEV_INFO, lblk + inside, pblk + inside, n - inside,
+			      "blocks past i_size of a pending orphan: a truncate the kernel "
+			      "finishes at the next mount");
+	else if (inside < n)
 		inode_finding(w, F_PAST_EOF, unwritten ? SEV_INFO : SEV_ERROR, lblk + inside,
 			      pblk + inside, n - inside,
 			      unwritten ? "unwritten extent past i_size (fallocate KEEP_SIZE, or an "
@@ -90,8 +94,12 @@ static void walk_extents(struct inode_walk *w)
 			break;
 		}
 		if (!(ext.e_flags & EXT2_EXTENT_FLAGS_LEAF)) {
-			if (!(ext.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
-				own_range(w->a, w->ino, ext.e_pblk, 1, ext.e_lblk);
+			if (ext.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT)
+				continue;
+			own_range(w->a, w->ino, ext.e_pblk, 1, ext.e_lblk);
+			/* own_range reported it; descending would only fail again. */
+			if (ext.e_pblk >= ext2fs_blocks_count(fs->super))
+				break;
 			continue;
 		}
 		if (ext.e_len == 0)
@@ -183,7 +191,8 @@ static void audit_inode(struct audit_ctx *a, uint32_t ino, struct ext2_inode_lar
 	if (a->pass == 1)
 		count_in_use(a, ino, inode);
 	own_xattr_block(&w);
-	if (!ext2fs_inode_has_valid_blocks2(a->fs, (struct ext2_inode *)inode))
+	/* The bad-blocks inode has no file type, but its indirect map is real. */
+	if (ino != BAD_BLOCKS_INO && !ext2fs_inode_has_valid_blocks2(a->fs, (struct ext2_inode *)inode))
 		return;
 	if (inode->i_flags & EXT4_EXTENTS_FL)
 		walk_extents(&w);
@@ -209,6 +218,47 @@ static void hidden_finding(struct audit_ctx *a, dgrp_t g, ext2_ino_t ino, uint32
 	add_finding(a, &f);
 }
 
+static int all_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/* Read an INODE_UNINIT group's table in large pieces; zeroed slots, the
+ * common case, cost one memcmp. */
+static void walk_uninit_group(struct audit_ctx *a, dgrp_t g, struct ext2_inode_large *inode,
+			      int isize)
+{
+	ext2_filsys fs = a->fs;
+	uint32_t per = fs->super->s_inodes_per_group, ipb = fs->blocksize / (uint32_t)isize;
+	uint32_t chunk = (256U << 10) / fs->blocksize;	/* small: keeps RSS down */
+	blk64_t itable = ext2fs_inode_table_loc(fs, g);
+	uint8_t *buf = a->block_buf;
+	int zeroed = ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_ZEROED);
+
+	for (uint32_t b = 0; itable && b < fs->inode_blocks_per_group && !a->failed; b += chunk) {
+		uint32_t n = fs->inode_blocks_per_group - b < chunk ? fs->inode_blocks_per_group - b
+								     : chunk;
+
+		if (io_channel_read_blk64(fs->io, itable + b, (int)n, buf))
+			return;
+		if (all_zero(buf, (size_t)n * fs->blocksize))
+			continue;
+		for (uint32_t k = 0; k < n * ipb && b * ipb + k < per; k++) {
+			ext2_ino_t ino = g * per + b * ipb + k + 1;
+
+			if (all_zero(buf + (size_t)k * (uint32_t)isize, (size_t)isize))
+				continue;
+			/* A table never zeroed may hold garbage: trust only inodes
+			 * whose checksum holds. */
+			if (ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode, isize) == 0 &&
+			    (zeroed || ext2fs_inode_csum_verify(fs, ino, inode)) && in_use(a, ino, inode)) {
+				hidden_finding(a, g, ino, per);
+				audit_inode(a, ino, inode);
+			}
+		}
+	}
+}
+
 /* The lazy inode scan skips each group's unused tail (bg_itable_unused)
  * and INODE_UNINIT groups.  A descriptor that understates its used inodes
  * would hide live ones, and --repair would free their blocks: so inodes
@@ -220,9 +270,16 @@ static int walk_hidden_inodes(struct audit_ctx *a, struct ext2_inode_large *inod
 	int lazy = ext2fs_has_group_desc_csum(fs);
 
 	for (dgrp_t g = 0; g < fs->group_desc_count && lazy; g++) {
-		uint32_t unused = ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT)
-					  ? per
-					  : ext2fs_bg_itable_unused(fs, g);
+		int uninit = ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT);
+		uint32_t unused = uninit ? per : ext2fs_bg_itable_unused(fs, g);
+
+		/* An INODE_UNINIT group's bitmap reads as empty, so its (zeroed)
+		 * table is read instead: a flag set over live inodes hides them. */
+		if (uninit && (ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_ZEROED) ||
+			       ext2fs_has_feature_metadata_csum(fs->super))) {
+			walk_uninit_group(a, g, inode, isize);
+			continue;
+		}
 		ext2_ino_t first = g * per + (per - (unused > per ? per : unused)) + 1;
 		ext2_ino_t last = (g + 1) * per, ino = first;
 

@@ -11,7 +11,7 @@
 const char *argp_program_version = "ext4da-check " PACKAGE_VERSION;
 const char *argp_program_bug_address = PACKAGE_BUGREPORT;
 
-enum { OPT_JSON = 256, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_NO_REPLAY, OPT_NO_DATA };
+enum { OPT_NO_REPLAY = 256, OPT_NO_DATA };
 
 static const struct argp_option options[] = {
 	{ "no-replay", OPT_NO_REPLAY, 0, 0, "Audit the raw on-disk state; do not replay the journal in memory", 0 },
@@ -20,11 +20,6 @@ static const struct argp_option options[] = {
 	{ "repair", 'r', 0, 0, "Free LEAKED blocks and fix group counts, keeping an undo file", 0 },
 	{ "undo", 'u', "FILE", 0, "Undo file for --repair (default IMAGE.ext4da-undo)", 0 },
 	{ "journal", 'j', "PATH", 0, "The external journal device (default: found by UUID)", 0 },
-	{ "json", OPT_JSON, 0, 0, "Print one JSON document (schema ext4da-check/1)", 0 },
-	{ "verbose", 'v', 0, 0, "List every finding", 0 },
-	{ "quiet", 'q', 0, 0, "Print only errors", 0 },
-	{ "progress", OPT_PROGRESS, 0, 0, "Show progress on stderr even when it is not a terminal", 0 },
-	{ "no-progress", OPT_NO_PROGRESS, 0, 0, "Never show progress", 0 },
 	{ 0 }
 };
 
@@ -39,15 +34,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'r': cmd->repair = 1; break;
 	case 'u': cmd->undo = arg; break;
 	case 'j': cmd->journal_path = arg; break;
-	case 'v': cmd->cli.verbose++; break;
-	case 'q': cmd->cli.quiet = 1; break;
-	case OPT_JSON: cmd->cli.json = 1; break;
-	case OPT_PROGRESS: cmd->cli.progress = 1; break;
-	case OPT_NO_PROGRESS: cmd->cli.progress = 0; break;
 	case ARGP_KEY_ARG:
 		if (cmd->image)
 			argp_error(state, "only one IMAGE, please (got '%s' too)", arg);
 		cmd->image = arg;
+		break;
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &cmd->cli;
 		break;
 	case ARGP_KEY_END:
 		if (!cmd->image)
@@ -63,6 +56,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static const struct argp_child children[] = {
+	{ &cli_common_argp, 0, NULL, 0 },
+	{ 0 }
+};
+
 static const struct argp argp = {
 	options, parse_opt, "IMAGE",
 	"Audit a possibly crashed ext4 image: leaked reservations, unmarked or doubly "
@@ -71,7 +69,7 @@ static const struct argp argp = {
 	"If the journal needs recovery it is replayed into memory first. Exit status: "
 	"0 no errors, 1 errors repaired, 4 errors found and left, 8 operational error, "
 	"16 usage error.",
-	NULL, NULL, NULL
+	children, NULL, NULL
 };
 
 int repair_image(const struct check_cmd *cmd, const struct findings *f,

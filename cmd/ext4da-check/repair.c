@@ -61,6 +61,15 @@ static void fix_counts(ext2_filsys fs, const struct audit_stats *st)
 int repair_image(const struct check_cmd *cmd, const struct findings *f,
 		 const struct audit_stats *st, char *undo_used, size_t len, struct err *e)
 {
+	/* An inode the audit could not follow may own blocks that look leaked:
+	 * freeing them could destroy recoverable data. */
+	if (f->count[F_CORRUPT]) {
+		undo_used[0] = 0;
+		cli_warn(&cmd->cli, cmd->image,
+			 "not repairing: some inodes could not be followed (CORRUPT), and their "
+			 "blocks may only look leaked");
+		return EXIT_PROBLEMS;
+	}
 	struct image_open_opts io = { .writable = 1 };
 	ext2_filsys fs;
 	errcode_t rc;

@@ -19,7 +19,8 @@ static void location(const struct finding *x, char *buf, size_t len)
 	if (x->ino && n < len)
 		n += (size_t)snprintf(buf + n, len - n, " inode %u", x->ino);
 	if (x->other_ino && n < len)
-		n += (size_t)snprintf(buf + n, len - n, " and inode %u", x->other_ino);
+		n += (size_t)snprintf(buf + n, len - n, x->ino ? " and inode %u" : " inode %u",
+				      x->other_ino);
 	if (x->has_logical && x->lblocks && n < len)
 		snprintf(buf + n, len - n, " logical %llu-%llu", (unsigned long long)x->lblk,
 			 (unsigned long long)(x->lblk + x->lblocks - 1));

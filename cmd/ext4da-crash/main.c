@@ -15,8 +15,7 @@ const char *argp_program_bug_address = PACKAGE_BUGREPORT;
 
 enum {
 	OPT_BASE = 256, OPT_LOG, OPT_POINTS, OPT_REORDER, OPT_MAX_STATES, OPT_SEED, OPT_FAIL_ON,
-	OPT_FSCK_CMD, OPT_MATERIALIZE, OPT_SAVE, OPT_SHARD, OPT_JSON, OPT_PROGRESS,
-	OPT_NO_PROGRESS, OPT_DATA, OPT_NO_DATA
+	OPT_FSCK_CMD, OPT_MATERIALIZE, OPT_SAVE, OPT_SHARD, OPT_DATA, OPT_NO_DATA
 };
 
 static const struct argp_option options[] = {
@@ -34,11 +33,6 @@ static const struct argp_option options[] = {
 	{ "shard", OPT_SHARD, "K/N", 0, "Evaluate only the K-th of N slices of the states", 0 },
 	{ "data", OPT_DATA, 0, 0, "Scan file data for stale blocks (default: if the base carries poison)", 0 },
 	{ "no-data", OPT_NO_DATA, 0, 0, "Never scan file data", 0 },
-	{ "json", OPT_JSON, 0, 0, "JSON Lines: one per state, then a summary (schema ext4da-crash/1)", 0 },
-	{ "verbose", 'v', 0, 0, "List every failing state", 0 },
-	{ "quiet", 'q', 0, 0, "Print only errors", 0 },
-	{ "progress", OPT_PROGRESS, 0, 0, "Show progress on stderr even when it is not a terminal", 0 },
-	{ "no-progress", OPT_NO_PROGRESS, 0, 0, "Never show progress", 0 },
 	{ 0 }
 };
 
@@ -139,8 +133,12 @@ static int parse_points(struct crash_cmd *cmd, char *arg)
 	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		uint64_t *p = realloc(cmd->points, (cmd->npoints + 1) * sizeof(*p));
 
-		if (!p || parse_u64(tok, &p[cmd->npoints]))
+		if (!p || parse_u64(tok, &p[cmd->npoints])) {
+			free(p ? p : cmd->points);
+			cmd->points = NULL;
+			cmd->npoints = 0;
 			return -1;
+		}
 		cmd->points = p;
 		cmd->npoints++;
 	}
@@ -209,13 +207,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_DATA: cmd->data = 1; break;
 	case OPT_NO_DATA: cmd->data = 0; break;
-	case OPT_JSON: cmd->cli.json = 1; break;
-	case 'v': cmd->cli.verbose++; break;
-	case 'q': cmd->cli.quiet = 1; break;
-	case OPT_PROGRESS: cmd->cli.progress = 1; break;
-	case OPT_NO_PROGRESS: cmd->cli.progress = 0; break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s' (use --base and --log)", arg);
+		break;
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &cmd->cli;
 		break;
 	case ARGP_KEY_END:
 		if (!cmd->base || !cmd->log)
@@ -227,6 +223,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static const struct argp_child children[] = {
+	{ &cli_common_argp, 0, NULL, 0 },
+	{ 0 }
+};
+
 static const struct argp argp = {
 	options, parse_opt, NULL,
 	"Check every crash point of a block-write log: each state is the base image "
@@ -234,7 +235,7 @@ static const struct argp argp = {
 	"flight), its journal replayed in memory and audited as ext4da-check does.\v"
 	"Exit status: 0 every state passed, 4 some state failed, 8 operational error "
 	"(bad log or base image), 16 usage error.",
-	NULL, NULL, NULL
+	children, NULL, NULL
 };
 
 int main(int argc, char **argv)

@@ -15,7 +15,7 @@
 const char *argp_program_version = "ext4da-replay " PACKAGE_VERSION;
 const char *argp_program_bug_address = PACKAGE_BUGREPORT;
 
-enum { OPT_UPTO = 256, OPT_JSON, OPT_PROGRESS, OPT_NO_PROGRESS };
+enum { OPT_UPTO = 256 };
 
 static const struct argp_option options[] = {
 	{ "list", 'l', 0, 0, "List the transactions in the journal and change nothing", 0 },
@@ -24,11 +24,6 @@ static const struct argp_option options[] = {
 	{ "undo", 'u', "FILE", 0, "Replay in place and save every overwritten block in FILE for e2undo", 0 },
 	{ "upto", OPT_UPTO, "TID", 0, "Replay only the transactions up to and including TID", 0 },
 	{ "journal", 'j', "PATH", 0, "The external journal device (default: found by UUID)", 0 },
-	{ "json", OPT_JSON, 0, 0, "Print one JSON document (schema ext4da-replay/1)", 0 },
-	{ "verbose", 'v', 0, 0, "More detail: with --list, every tag", 0 },
-	{ "quiet", 'q', 0, 0, "Print only errors", 0 },
-	{ "progress", OPT_PROGRESS, 0, 0, "Show progress on stderr even when it is not a terminal", 0 },
-	{ "no-progress", OPT_NO_PROGRESS, 0, 0, "Never show progress", 0 },
 	{ 0 }
 };
 
@@ -57,11 +52,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'o': cmd->output = arg; break;
 	case 'u': cmd->undo = arg; break;
 	case 'j': cmd->journal_path = arg; break;
-	case 'v': cmd->cli.verbose++; break;
-	case 'q': cmd->cli.quiet = 1; break;
-	case OPT_JSON: cmd->cli.json = 1; break;
-	case OPT_PROGRESS: cmd->cli.progress = 1; break;
-	case OPT_NO_PROGRESS: cmd->cli.progress = 0; break;
 	case OPT_UPTO:
 		if (parse_tid(arg, &cmd->upto))
 			argp_error(state, "--upto: '%s' is not a transaction ID", arg);
@@ -71,6 +61,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (cmd->image)
 			argp_error(state, "only one IMAGE, please (got '%s' too)", arg);
 		cmd->image = arg;
+		break;
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &cmd->cli;
 		break;
 	case ARGP_KEY_END:
 		if (!cmd->image)
@@ -88,6 +81,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static const struct argp_child children[] = {
+	{ &cli_common_argp, 0, NULL, 0 },
+	{ 0 }
+};
+
 static const struct argp argp = {
 	options, parse_opt, "IMAGE",
 	"Replay or inspect the jbd2 journal of an ext4 image or device.\v"
@@ -95,7 +93,7 @@ static const struct argp argp = {
 	"would at mount, and the journal is marked empty. Exit status: 0 done (or "
 	"nothing to do), 4 something committed could not be replayed, 8 operational "
 	"error, 16 usage error.",
-	NULL, NULL, NULL
+	children, NULL, NULL
 };
 
 static void report_progress(void *ctx, uint64_t done, uint64_t total)
