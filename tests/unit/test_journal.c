@@ -7,17 +7,8 @@
 #include "lib/blockmap.h"
 #include "lib/crc32c.h"
 #include "lib/journal.h"
+#include "tests/unit/check.h"
 
-static int failures, checks;
-
-#define CHECK(cond)                                                                \
-	do {                                                                       \
-		checks++;                                                          \
-		if (!(cond)) {                                                     \
-			failures++;                                                \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-		}                                                                  \
-	} while (0)
 
 static void test_blockmap(void)
 {

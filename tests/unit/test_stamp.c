@@ -10,22 +10,13 @@
 #include "lib/crc32c.h"
 #include "lib/mark.h"
 #include "lib/stamp.h"
+#include "tests/unit/check.h"
 
 /* The helpers' crc32c, under another name, to compare with lib/crc32c.c. */
 #define crc32c crc32c_standalone
 #include "cmd/ext4da-stamp/crc32c_standalone.c"
 #undef crc32c
 
-static int failures, checks;
-
-#define CHECK(cond)                                                                \
-	do {                                                                       \
-		checks++;                                                          \
-		if (!(cond)) {                                                     \
-			failures++;                                                \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-		}                                                                  \
-	} while (0)
 
 /* --- references, straight from the documentation ---------------------------- */
 

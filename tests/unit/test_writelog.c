@@ -8,17 +8,8 @@
 #include <unistd.h>
 
 #include "lib/writelog.h"
+#include "tests/unit/check.h"
 
-static int failures, checks;
-
-#define CHECK(cond)                                                                \
-	do {                                                                       \
-		checks++;                                                          \
-		if (!(cond)) {                                                     \
-			failures++;                                                \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-		}                                                                  \
-	} while (0)
 
 /* A message check that shows the message when it fails. */
 #define CHECK_MSG(e, text)                                                         \
