@@ -253,17 +253,25 @@ static int write_winners(struct journal *j, struct copies *c, const struct block
 }
 
 /* Home blocks whose newest usable copy is older than a copy we had to skip. */
+/* Distinct home blocks whose newest copy was skipped, so that they keep an
+ * older one (or their old content). */
 static size_t count_lost(const struct replay_result *r, const struct copies *c,
 			 const struct blockmap *newest)
 {
+	struct blockmap seen;
 	size_t lost = 0;
 
+	if (blockmap_init(&seen, r->nbad))
+		return r->nbad;
 	for (size_t i = 0; i < r->nbad; i++) {
 		uint32_t *v = blockmap_find(newest, r->bad[i].fs_block);
+		int ins;
 
-		if (!v || tid_gt(r->bad[i].tid, c->tid[*v]))
+		if ((!v || tid_gt(r->bad[i].tid, c->tid[*v])) &&
+		    blockmap_slot(&seen, r->bad[i].fs_block, &ins) && ins)
 			lost++;
 	}
+	blockmap_free(&seen);
 	return lost;
 }
 
