@@ -94,6 +94,15 @@ fake_kernel() {
 	assert_failure 16
 	rec --kernel "$k" --out "$out" --throttle fast -- "$WORKLOAD"
 	assert_failure 16
+	rec --kernel "$k" --out "$out" --fail-writes 12x -- "$WORKLOAD"
+	assert_failure 16
+	[[ $stderr == *"--fail-writes: '12x' is not BLOCK or BLOCK+COUNT"* ]]
+	rec --kernel "$k" --out "$out" --size 64M --fail-writes 16383+2 -- "$WORKLOAD"
+	assert_failure 16
+	[[ $stderr == *"--fail-writes: '16383+2' is past the end of the 64M device"* ]]
+	rec --kernel "$k" --out "$out" --fail-writes 0+4097 -- "$WORKLOAD"
+	assert_failure 16
+	[[ $stderr == *"--fail-writes: more than 4096 blocks"* ]]
 	rec --kernel "$k" --out "$out" --timeout -- "$WORKLOAD"
 	assert_failure 16
 	rec --kernel
@@ -195,6 +204,7 @@ fake_kernel() {
 	need_recording
 	run jq -e '.schema == "ext4da-record/1" and .mode == "crash" and .seed == 7
 		and .size == 67108864 and .smp == 1 and .memory_mb == 512 and .throttle_bps == null
+		and .fail_writes == null
 		and .script_name == "small-fsync.sh" and .script_args == ["5"]
 		and .workload_exit == 0 and .kernel_complaints == 0 and .problem == null
 		and (.kernel_sha256 | test("^[0-9a-f]{64}$")) and (.kernel_release | test("^6\\.1\\."))
