@@ -117,6 +117,7 @@ static int run_audit(struct check_cmd *cmd, struct view *v, struct findings *f,
 			cmd->data = carries_poison(v->fs);
 	}
 	ao.data_scan = cmd->data;
+	ao.keep_owner_map = cmd->repair;
 	progress_start(&prog, &cmd->cli, "inodes", v->fs->super->s_inodes_count);
 	ao.progress = report_progress;
 	ao.progress_ctx = &prog;
@@ -194,6 +195,8 @@ int main(int argc, char **argv)
 	}
 	if (code >= 0)
 		print_check_report(&cmd, &v, &f, &st, code, undo[0] ? undo : NULL);
+	if (st.owner_map)
+		ext2fs_free_block_bitmap(st.owner_map);
 	view_close(&v);
 	free(st.dirs_per_group);
 	findings_free(&f);
