@@ -293,3 +293,107 @@ frees_like_e2fsck() {
 	[ "$status" -ge 8 ]
 	refuses_repair
 }
+
+# Audit what can be read: damage outside the inodes.
+
+@test "a group's block bitmap location beyond the device: CORRUPT for the group, audit goes on" {
+	mk bg-block-bitmap
+	check
+	assert_failure 4
+	has "{\"code\":\"CORRUPT\",\"group\":$GROUP,\"detail\":\"block bitmap at block 99999999\"}"
+	jqt '[.findings[] | select(.severity == "error") | .code] | unique == ["CORRUPT"]'
+	jqt '.stats.inodes_in_use >= 20'
+	no_leaked
+	# the real bitmap block, which nothing points at now: owner unknown
+	jqt '.counts.OWNER_UNKNOWN == 1'
+	# e2fsck falls back to the backup descriptors instead (and then finds
+	# the uninitialised group 1 of the backups): both say "errors"
+	run e2fsck -fn "$IMG"
+	assert_failure 4
+	assert_output --partial "bad block for block bitmap"
+	refuses_repair
+}
+
+@test "a group's inode table location beyond the device: CORRUPT, its blocks owner unknown" {
+	mk bg-inode-table
+	check
+	assert_failure 4
+	has "{\"code\":\"CORRUPT\",\"group\":$GROUP,\"detail\":\"inode table at block 99999999\"}"
+	jqt '[.findings[] | select(.severity == "error") | .code] | unique == ["CORRUPT"]'
+	no_leaked
+	# the table the descriptor lost is in use, and nothing that can be
+	# read owns it
+	has '{"code":"OWNER_UNKNOWN","detail":"group descriptor of group 1 is damaged"}'
+	run e2fsck -fn "$IMG"
+	assert_failure 4
+	assert_output --partial "bad block for inode table"
+	refuses_repair
+}
+
+@test "a zeroed primary superblock: the backup is used, as e2fsck does; --superblock N" {
+	mk sb-zeroed
+	check
+	assert_failure 4
+	has "{\"code\":\"CORRUPT\",\"severity\":\"error\",\"detail\":\"backup superblock at block $BACKUP\"}"
+	# with the backup's descriptors, group 1's bitmap was never written:
+	# exactly what e2fsck -fn finds (+8193-8449, group 1's free count)
+	run e2fsck -fn "$IMG"
+	assert_failure 4
+	assert_output --partial "Superblock invalid, trying backup blocks"
+	assert_output --partial "+(8193--8449)"
+	jqt '[.findings[] | select(.code == "UNMARKED") | [.block, .blocks]] == [[8193, 257]]'
+	has '{"code":"GROUP_COUNTS","group":1,"detail":"free blocks count is 7935, the bitmaps say 8192"}'
+	# --superblock names it: an info finding, the same audit otherwise
+	check --superblock "$BACKUP"
+	assert_failure 4
+	has "{\"code\":\"CORRUPT\",\"severity\":\"info\",\"detail\":\"superblock at block $BACKUP (--superblock)\"}"
+	jqt '.counts.UNMARKED == 1'
+	check -b "$BACKUP"
+	assert_failure 4
+	# no superblock there: one line, exit 8
+	run --separate-stderr ext4da-check --superblock 12345 "$IMG"
+	[ "$status" -eq 8 ] || fail "exit $status"
+	[ "$stderr" = "ext4da-check: $IMG: no usable superblock at block 12345" ] || fail "$stderr"
+	run --separate-stderr ext4da-check --superblock 0 "$IMG"
+	[ "$status" -eq 16 ] || fail "--superblock 0: exit $status"
+	run --separate-stderr ext4da-check --repair "$IMG"
+	[ "$status" -eq 4 ] || fail "--repair exit $status"
+	[[ $stderr == "ext4da-check: $IMG: not repairing: "*"e2fsck -b $BACKUP" ]] || fail "$stderr"
+	[ "$(sha "$IMG")" = "$ORIG" ]
+	[ ! -e "$IMG.ext4da-undo" ]
+	# (debugfs, too, needs to be told where the superblock is)
+	still_in_use -n -s "$BACKUP" -b 1024
+}
+
+# journal_damaged WHAT: the audit goes on without replay (exit 4, a
+# CORRUPT finding on the journal inode), with and without --no-replay;
+# e2fsck -fn cannot proceed on these (it needs -y to clear the journal).
+journal_damaged() {
+	check
+	assert_failure 4
+	has "{\"code\":\"CORRUPT\",\"inode\":8,\"detail\":\"journal damaged ($1\"}"
+	jqt '.audited == "on-disk" and .replayed_transactions == 0 and .stats.inodes_in_use >= 20'
+	jqt '[.findings[] | select(.severity == "error") | .code] | unique == ["CORRUPT"]'
+	check --no-replay
+	assert_failure 4
+	has '{"code":"CORRUPT","inode":8,"detail":"journal damaged"}'
+	run e2fsck -fn "$IMG"
+	[ "$status" -ge 8 ] || fail "e2fsck -fn exit $status"
+	assert_output --partial "Cannot proceed"
+	refuses_repair
+}
+
+@test "journal superblock with a bad magic: audited without replay, CORRUPT" {
+	mk journal-magic
+	journal_damaged "journal superblock has a bad magic number"
+}
+
+@test "journal superblock with a bad checksum: audited without replay, CORRUPT" {
+	mk journal-csum
+	journal_damaged "journal superblock checksum does not match"
+}
+
+@test "journal superblock with an absurd size: audited without replay, CORRUPT" {
+	mk journal-size
+	journal_damaged "journal superblock says 2130710528 blocks"
+}
