@@ -112,12 +112,15 @@ static void read_child(struct inode_walk *w, uint64_t child, int depth, uint64_t
 		maybe_own(w->a, w->ino, child, 1);
 	} else {
 		read_hdr(buf, &h);
-		/* A child that is not a node may be a stray pointer: only maybe. */
-		if (hdr_problem(&h, fs->blocksize, depth))
-			maybe_own(w->a, w->ino, child, 1);
-		else
+		/* A child that is not a node may be a stray pointer: only maybe.
+		 * Salvage goes one level deep: garbage found while salvaging is
+		 * not salvaged again (it could fan out over the whole disk). */
+		if (!hdr_problem(&h, fs->blocksize, depth))
 			claim_meta(w, child, lblk);
-		walk_node(w, buf, fs->blocksize, depth, lblk, end);
+		else
+			maybe_own(w->a, w->ino, child, 1);
+		if (!w->maybe || !hdr_problem(&h, fs->blocksize, depth))
+			walk_node(w, buf, fs->blocksize, depth, lblk, end);
 	}
 	free(buf);
 }
