@@ -104,8 +104,8 @@ int find_orphans(struct audit_ctx *a)
 	return orphan_file_orphans(a);
 }
 
-static void range_finding(struct audit_ctx *a, enum finding_code code, uint64_t blk,
-			  uint64_t n, const char *detail)
+static void range_finding(struct audit_ctx *a, enum finding_code code, enum severity sev,
+			  uint64_t blk, uint64_t n, uint32_t ino, const char *detail)
 {
 	ext2_filsys fs = a->fs;
 
@@ -114,24 +114,70 @@ static void range_finding(struct audit_ctx *a, enum finding_code code, uint64_t 
 		dgrp_t g = ext2fs_group_of_blk2(fs, blk);
 		uint64_t end = ext2fs_group_last_block2(fs, g) + 1;
 		uint64_t k = end - blk < n ? end - blk : n;
-		struct finding f = { .code = code, .severity = SEV_ERROR, .group = g,
-				     .block = blk, .blocks = k };
+		struct finding f = { .code = code, .severity = sev, .group = g, .block = blk,
+				     .blocks = k, .ino = ino };
 
+		blk += k;
+		n -= k;
+		if (group_bitmap_unknown(a, g))
+			continue;
 		snprintf(f.detail, sizeof(f.detail), "%s", detail);
 		add_finding(a, &f);
 		if (code == F_LEAKED)
 			a->st->leaked_blocks += k;
-		else
+		else if (code == F_UNMARKED)
 			a->st->unmarked_blocks += k;
-		blk += k;
-		n -= k;
+		else
+			a->st->unknown_blocks += k;
+	}
+}
+
+/* Set in the bitmap, owned by nothing the audit could walk.  Leaked only
+ * if no damaged structure might own it: else OWNER_UNKNOWN, which
+ * --repair never frees. */
+static void classify_unowned(struct audit_ctx *a, uint64_t blk, uint64_t n, int in_maybe)
+{
+	uint32_t ino = in_maybe ? maybe_owner(a, blk, n) : 0;
+	char detail[200];
+
+	if (!in_maybe && !a->damaged_count) {
+		range_finding(a, F_LEAKED, SEV_ERROR, blk, n, 0,
+			      "in use in the bitmap but owned by nothing (an uncommitted reservation?)");
+		return;
+	}
+	if (!ino)
+		ino = a->damaged_ino;
+	if (ino)
+		snprintf(detail, sizeof(detail),
+			 "in use, owner unknown (inode %u damaged): it may map these blocks, so they "
+			 "are not LEAKED", ino);
+	else
+		snprintf(detail, sizeof(detail),
+			 "in use, owner unknown (%s): they may be owned, so they are not LEAKED",
+			 a->damaged_what);
+	range_finding(a, F_OWNER_UNKNOWN, SEV_WARNING, blk, n, ino, detail);
+}
+
+static void unowned_run(struct audit_ctx *a, uint64_t blk, uint64_t n, ext2fs_block_bitmap maybe)
+{
+	uint64_t end = blk + n;
+
+	while (blk < end) {
+		int in_maybe = ext2fs_test_block_bitmap2(maybe, blk);
+		blk64_t z;
+
+		if (in_maybe ? ext2fs_find_first_zero_block_bitmap2(maybe, blk, end - 1, &z)
+			     : ext2fs_find_first_set_block_bitmap2(maybe, blk, end - 1, &z))
+			z = end;
+		classify_unowned(a, blk, z - blk, in_maybe);
+		blk = z;
 	}
 }
 
 /* Report the blocks set in `in` but clear in `out`, walking runs rather
  * than bits: both maps are run-length trees. */
 static void report_difference(struct audit_ctx *a, ext2fs_block_bitmap in,
-			      ext2fs_block_bitmap out, enum finding_code code, const char *detail)
+			      ext2fs_block_bitmap out, ext2fs_block_bitmap maybe)
 {
 	ext2_filsys fs = a->fs;
 	blk64_t end = ext2fs_blocks_count(fs->super) - 1, b = fs->super->s_first_data_block;
@@ -148,31 +194,35 @@ static void report_difference(struct audit_ctx *a, ext2fs_block_bitmap in,
 				break;
 			if (ext2fs_find_first_set_block_bitmap2(out, gap_start, z - 1, &gap_end))
 				gap_end = z;
-			range_finding(a, code, gap_start, gap_end - gap_start, detail);
+			if (maybe)
+				unowned_run(a, gap_start, gap_end - gap_start, maybe);
+			else
+				range_finding(a, F_UNMARKED, SEV_ERROR, gap_start, gap_end - gap_start, 0,
+					      "owned but free in the bitmap: could be allocated twice");
 			c = gap_end;
 		}
 		b = z;
 	}
 }
 
-/* The owned map at the bitmap's granularity: with bigalloc a cluster is in
- * use when any of its blocks is owned. */
-static ext2fs_block_bitmap owned_clusters(struct audit_ctx *a)
+/* A block map at the bitmap's granularity: with bigalloc a cluster is in
+ * use when any of its blocks is. */
+static ext2fs_block_bitmap clusters_of(struct audit_ctx *a, ext2fs_block_bitmap blocks)
 {
 	ext2_filsys fs = a->fs;
 	ext2fs_block_bitmap c;
 	blk64_t end = ext2fs_blocks_count(fs->super) - 1, b = fs->super->s_first_data_block;
 
 	if (EXT2FS_CLUSTER_RATIO(fs) == 1)
-		return a->owned;
-	if (ext2fs_allocate_block_bitmap(fs, "owned clusters", &c))
+		return blocks;
+	if (ext2fs_allocate_block_bitmap(fs, "clusters", &c))
 		return NULL;
 	while (b <= end) {
 		blk64_t s, z;
 
-		if (ext2fs_find_first_set_block_bitmap2(a->owned, b, end, &s))
+		if (ext2fs_find_first_set_block_bitmap2(blocks, b, end, &s))
 			break;
-		if (ext2fs_find_first_zero_block_bitmap2(a->owned, s, end, &z))
+		if (ext2fs_find_first_zero_block_bitmap2(blocks, s, end, &z))
 			z = end + 1;
 		ext2fs_mark_block_bitmap_range2(c, s, (unsigned)(z - s));
 		b = z;
@@ -182,19 +232,19 @@ static ext2fs_block_bitmap owned_clusters(struct audit_ctx *a)
 
 static void compare_bitmaps(struct audit_ctx *a)
 {
-	ext2fs_block_bitmap owned = owned_clusters(a);
+	ext2fs_block_bitmap owned = clusters_of(a, a->owned), maybe = clusters_of(a, a->maybe);
 
-	if (!owned) {
+	if (!owned || !maybe) {
 		a->failed = 1;
 		fail(a->e, EXIT_OPERATIONAL, "out of memory");
-		return;
+	} else {
+		report_difference(a, a->fs->block_map, owned, maybe);
+		report_difference(a, owned, a->fs->block_map, NULL);
 	}
-	report_difference(a, a->fs->block_map, owned, F_LEAKED,
-			  "in use in the bitmap but owned by nothing (an uncommitted reservation?)");
-	report_difference(a, owned, a->fs->block_map, F_UNMARKED,
-			  "owned but free in the bitmap: could be allocated twice");
-	if (owned != a->owned)
+	if (owned && owned != a->owned)
 		ext2fs_free_block_bitmap(owned);
+	if (maybe && maybe != a->maybe)
+		ext2fs_free_block_bitmap(maybe);
 }
 
 /* Set blocks in [first, last], counted in clusters. */
@@ -263,6 +313,8 @@ static void compare_group_counts(struct audit_ctx *a)
 
 		sum_blocks += fb;
 		sum_inodes += fi;
+		if (group_bitmap_unknown(a, g) || group_inodes_unknown(a, g))
+			continue;
 		if (ext2fs_bg_free_blocks_count(fs, g) != fb)
 			group_finding(a, g, "free blocks count", ext2fs_bg_free_blocks_count(fs, g), fb);
 		if (ext2fs_bg_free_inodes_count(fs, g) != fi)
@@ -309,6 +361,8 @@ static int setup(struct audit_ctx *a)
 		rc = ext2fs_allocate_subcluster_bitmap(fs, "duplicate blocks", &a->dup);
 	if (rc)
 		return fail(a->e, EXIT_OPERATIONAL, "allocating bitmaps: %s", errcode_text(rc));
+	if (damage_setup(a))
+		return -1;
 	a->block_buf = malloc(AUDIT_BUF_BYTES);
 	a->dirs_per_group = calloc(fs->group_desc_count, sizeof(uint32_t));
 	a->inodes_per_group = calloc(fs->group_desc_count, sizeof(uint32_t));
@@ -324,6 +378,7 @@ static void teardown(struct audit_ctx *a)
 		ext2fs_free_block_bitmap(a->owned);
 	if (a->dup)
 		ext2fs_free_block_bitmap(a->dup);
+	damage_teardown(a);
 	free(a->block_buf);
 	if (a->failed || !a->st->dirs_per_group)
 		free(a->dirs_per_group);
@@ -348,6 +403,31 @@ static void unconverted_summary(struct audit_ctx *a)
 	add_finding(a, &f);
 }
 
+/* For --repair's last check: what it must never free. */
+static void keep_owner_map(struct audit_ctx *a)
+{
+	ext2_filsys fs = a->fs;
+	blk64_t end = ext2fs_blocks_count(fs->super) - 1, b = fs->super->s_first_data_block;
+	ext2fs_block_bitmap map;
+
+	if (ext2fs_copy_bitmap(a->owned, &map)) {
+		a->failed = 1;
+		fail(a->e, EXIT_OPERATIONAL, "out of memory");
+		return;
+	}
+	while (b <= end) {
+		blk64_t s, z;
+
+		if (ext2fs_find_first_set_block_bitmap2(a->maybe, b, end, &s))
+			break;
+		if (ext2fs_find_first_zero_block_bitmap2(a->maybe, s, end, &z))
+			z = end + 1;
+		ext2fs_mark_block_bitmap_range2(map, s, (unsigned)(z - s));
+		b = z;
+	}
+	a->st->owner_map = map;
+}
+
 int audit_run(ext2_filsys fs, const struct audit_opts *opts, struct findings *out,
 	      struct audit_stats *stats, struct err *e)
 {
@@ -357,7 +437,10 @@ int audit_run(ext2_filsys fs, const struct audit_opts *opts, struct findings *ou
 	int rc = -1;
 
 	memset(stats, 0, sizeof(*stats));
-	if (setup(&a) || find_orphans(&a) || mark_fs_metadata(&a) || walk_inodes(&a))
+	if (setup(&a))
+		goto out;
+	desc_findings(&a);
+	if (find_orphans(&a) || mark_fs_metadata(&a) || walk_inodes(&a))
 		goto out;
 	if (any_duplicates(&a)) {
 		a.pass = 2;
@@ -373,6 +456,9 @@ int audit_run(ext2_filsys fs, const struct audit_opts *opts, struct findings *ou
 	compare_bitmaps(&a);
 	compare_group_counts(&a);
 	unconverted_summary(&a);
+	stats->damaged = a.damaged_count;
+	if (!a.failed && a.opts->keep_owner_map)
+		keep_owner_map(&a);
 	rc = a.failed ? -1 : 0;
 	if (rc == 0)
 		stats->dirs_per_group = a.dirs_per_group;

@@ -10,6 +10,7 @@ static const char *const code_names[F_NCODES] = {
 	[F_UNCONVERTED] = "UNCONVERTED", [F_STALE] = "STALE",
 	[F_GROUP_COUNTS] = "GROUP_COUNTS", [F_ORPHAN] = "ORPHAN",
 	[F_JOURNAL] = "JOURNAL",	[F_CORRUPT] = "CORRUPT",
+	[F_OWNER_UNKNOWN] = "OWNER_UNKNOWN",
 };
 
 const char *finding_code_name(enum finding_code c)

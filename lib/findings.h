@@ -17,6 +17,7 @@ enum finding_code {
 	F_ORPHAN,		/* pending orphan inodes */
 	F_JOURNAL,		/* what the journal held */
 	F_CORRUPT,		/* metadata the audit could not follow */
+	F_OWNER_UNKNOWN,	/* in use; a damaged structure may own it */
 	F_NCODES
 };
 

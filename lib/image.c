@@ -64,13 +64,13 @@ static int check_size(ext2_filsys fs, const char *path, struct err *e)
 }
 
 static int open_fs(const char *path, int flags, io_manager mgr, ext2_filsys *out, int is_file,
-		   struct err *e)
+		   const struct image_open_opts *opts, struct err *e)
 {
 	ext2_filsys fs = NULL;
 	errcode_t rc;
 
 	*out = NULL;
-	rc = ext2fs_open2(path, NULL, flags, 0, 0, mgr, &fs);
+	rc = ext2fs_open2(path, NULL, flags, (int)opts->superblock, opts->blocksize, mgr, &fs);
 	if (rc)
 		return fail(e, EXIT_OPERATIONAL, "%s", open_error_text(rc));
 	if (ext2fs_has_feature_journal_dev(fs->super)) {
@@ -128,16 +128,16 @@ int image_open(const char *path, const struct image_open_opts *opts, ext2_filsys
 	if (opts->writable)
 		flags |= EXT2_FLAG_RW;
 	if (!opts->undo_file)
-		return open_fs(path, flags, mgr, out, is_file, e);
+		return open_fs(path, flags, mgr, out, is_file, opts, e);
 	/* Validate read-only first, so bad input never leaves an undo file. */
-	if (open_fs(path, flags & ~EXT2_FLAG_RW, mgr, &probe, is_file, e))
+	if (open_fs(path, flags & ~EXT2_FLAG_RW, mgr, &probe, is_file, opts, e))
 		return -1;
 	ext2fs_free(probe);
 	if (create_undo_file(opts->undo_file, e))
 		return -1;
 	set_undo_io_backing_manager(mgr);
 	rc = set_undo_io_backup_file((char *)opts->undo_file);
-	if (rc || open_fs(path, flags, undo_io_manager, out, is_file, e)) {
+	if (rc || open_fs(path, flags, undo_io_manager, out, is_file, opts, e)) {
 		unlink(opts->undo_file);
 		return rc ? fail(e, EXIT_OPERATIONAL, "undo file %s: %s", opts->undo_file,
 				 errcode_text(rc))

@@ -12,6 +12,8 @@ struct image_open_opts {
 	int writable;
 	const char *undo_file;	/* record every overwritten block for e2undo */
 	io_manager manager;	/* NULL: unix_io_manager */
+	uint64_t superblock;	/* 0: the primary; else a backup (e2fsck -b), */
+	unsigned int blocksize;	/* ... read with this block size */
 };
 
 /* Is path something we can open: exists, not a directory? */

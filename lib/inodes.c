@@ -9,18 +9,6 @@
 #include "lib/audit_ctx.h"
 
 #define BAD_BLOCKS_INO 1
-#define RESIZE_INO 7
-#define MAX_EXTENTS (1U << 26)
-
-struct inode_walk {
-	struct audit_ctx *a;
-	uint32_t ino;
-	struct ext2_inode_large *inode;
-	uint64_t size, eof_block;	/* blocks at or past eof_block lie past i_size */
-	int unconverted;		/* saw unwritten blocks inside i_size */
-	int scan_data;			/* a regular user file: its data is judged */
-	int corrupt;
-};
 
 static void inode_finding(struct inode_walk *w, enum finding_code code, enum severity sev,
 			  uint64_t lblk, uint64_t pblk, uint64_t n, const char *detail)
@@ -33,15 +21,6 @@ static void inode_finding(struct inode_walk *w, enum finding_code code, enum sev
 	add_finding(w->a, &f);
 }
 
-static void corrupt(struct inode_walk *w, const char *what, errcode_t rc)
-{
-	char msg[200];
-
-	snprintf(msg, sizeof(msg), "%s%s%s", what, rc ? ": " : "", rc ? errcode_text(rc) : "");
-	inode_finding(w, F_CORRUPT, SEV_ERROR, 0, 0, 0, msg);
-	w->corrupt = 1;
-}
-
 /* A run of data blocks: ownership, then where it lies against i_size. */
 static void data_run(struct inode_walk *w, uint64_t lblk, uint64_t pblk, uint64_t n,
 		     int unwritten)
@@ -50,7 +29,7 @@ static void data_run(struct inode_walk *w, uint64_t lblk, uint64_t pblk, uint64_
 	uint64_t inside = 0;
 
 	own_range(a, w->ino, pblk, n, lblk);
-	if (a->pass != 1)
+	if (a->pass != 1 || !blk_in_fs(a->fs, pblk, n))
 		return;
 	if (lblk < w->eof_block)
 		inside = w->eof_block - lblk < n ? w->eof_block - lblk : n;
@@ -72,71 +51,132 @@ static void data_run(struct inode_walk *w, uint64_t lblk, uint64_t pblk, uint64_
 					: "written blocks past i_size");
 }
 
-static void walk_extents(struct inode_walk *w)
+void claim_data(struct inode_walk *w, uint64_t lblk, uint64_t pblk, uint64_t n, int unwritten)
 {
-	ext2_filsys fs = w->a->fs;
-	ext2_extent_handle_t h;
-	struct ext2fs_extent ext;
-	errcode_t rc;
-	int op = EXT2_EXTENT_ROOT;
+	if (w->maybe)
+		maybe_own(w->a, w->ino, pblk, n);
+	else
+		data_run(w, lblk, pblk, n, unwritten);
+}
 
-	rc = ext2fs_extent_open2(fs, w->ino, (struct ext2_inode *)w->inode, &h);
-	if (rc) {
-		corrupt(w, "bad extent tree root", rc);
+void claim_meta(struct inode_walk *w, uint64_t pblk, uint64_t lblk)
+{
+	if (w->maybe)
+		maybe_own(w->a, w->ino, pblk, 1);
+	else
+		own_range(w->a, w->ino, pblk, 1, lblk);
+}
+
+enum kind { K_DATA, K_SPECIAL, K_INVALID };
+
+static enum kind kind_of(struct inode_walk *w)
+{
+	switch (w->inode->i_mode & LINUX_S_IFMT) {
+	case LINUX_S_IFREG:
+	case LINUX_S_IFDIR:
+	case LINUX_S_IFLNK:
+		return K_DATA;
+	case LINUX_S_IFCHR:
+	case LINUX_S_IFBLK:
+	case LINUX_S_IFIFO:
+	case LINUX_S_IFSOCK:
+		return K_SPECIAL;
+	case 0:
+		/* Reserved inodes (the bad blocks list) may have no mode. */
+		return w->ino < EXT2_FIRST_INODE(w->a->fs->super) ? K_DATA : K_INVALID;
+	default:
+		return K_INVALID;
+	}
+}
+
+static const char *special_name(uint16_t mode)
+{
+	switch (mode & LINUX_S_IFMT) {
+	case LINUX_S_IFCHR: return "a character device";
+	case LINUX_S_IFBLK: return "a block device";
+	case LINUX_S_IFIFO: return "a FIFO";
+	default: return "a socket";
+	}
+}
+
+/* Why the inode's mode, flags and i_block disagree about its block map,
+ * or NULL.  Device inodes keep their numbers in i_block[0] or [1] (e2fsck
+ * allows the first four words); the rest must be empty. */
+static const char *contradiction(struct inode_walk *w, int header, char *buf, size_t len)
+{
+	const struct ext2_inode_large *in = w->inode;
+	int ext_fl = !!(in->i_flags & EXT4_EXTENTS_FL), inline_fl = !!(in->i_flags & EXT4_INLINE_DATA_FL);
+	int tail = 0;
+
+	for (int i = 4; i < EXT2_N_BLOCKS; i++)
+		tail |= in->i_block[i] != 0;
+	switch (kind_of(w)) {
+	case K_INVALID:
+		snprintf(buf, len, "invalid file type in mode 0%o", in->i_mode);
+		return buf;
+	case K_SPECIAL:
+		if (!ext_fl && !header && !tail && !inline_fl)
+			break;
+		snprintf(buf, len, "the mode says %s, but the inode has a block map%s",
+			 special_name(in->i_mode), header ? " (an extent tree)" : "");
+		return buf;
+	case K_DATA:
+		if (inline_fl && (ext_fl || header))
+			return "inline data flag together with an extent tree";
+		if (!ext_fl && header && !inline_fl)
+			return "an extent header in a block-mapped inode (extents flag clear)";
+		break;
+	}
+	return NULL;
+}
+
+/* An inode whose own description of its map cannot be trusted: walk every
+ * reading that could be true, so that whichever it is, its blocks stay
+ * owned.  A well-formed extent root is strong evidence: owned; a block map
+ * read from the same bytes is only maybe. */
+static void walk_contradictory(struct inode_walk *w, int header, const char *why)
+{
+	int ext_fl = !!(w->inode->i_flags & EXT4_EXTENTS_FL);
+
+	walk_corrupt(w, 0, 0, 0, 0, "%s", why);
+	if (header || ext_fl)
+		walk_extent_tree(w);
+	if (!header) {
+		w->maybe = ext_fl || w->inode->i_blocks == 0;
+		walk_block_map(w);
+		w->maybe = 0;
+	}
+}
+
+static void walk_blocks(struct inode_walk *w)
+{
+	struct ext2_inode_large *in = w->inode;
+	int header = extent_root_ok((const uint8_t *)in->i_block);
+	const char *why;
+	char buf[120];
+
+	why = contradiction(w, header, buf, sizeof(buf));
+	if (why) {
+		walk_contradictory(w, header, why);
 		return;
 	}
-	for (uint32_t steps = 0; steps < MAX_EXTENTS; steps++, op = EXT2_EXTENT_NEXT) {
-		rc = ext2fs_extent_get(h, op, &ext);
-		if (rc == EXT2_ET_EXTENT_NO_NEXT)
-			break;
-		if (rc && rc != EXT2_ET_EXTENT_CSUM_INVALID) {
-			corrupt(w, "bad extent tree", rc);
-			break;
-		}
-		if (!(ext.e_flags & EXT2_EXTENT_FLAGS_LEAF)) {
-			if (ext.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT)
-				continue;
-			own_range(w->a, w->ino, ext.e_pblk, 1, ext.e_lblk);
-			/* own_range reported it; descending would only fail again. */
-			if (ext.e_pblk >= ext2fs_blocks_count(fs->super))
-				break;
-			continue;
-		}
-		if (ext.e_len == 0)
-			continue;
-		data_run(w, ext.e_lblk, ext.e_pblk, ext.e_len,
-			 !!(ext.e_flags & EXT2_EXTENT_FLAGS_UNINIT));
+	if (kind_of(w) == K_SPECIAL || (in->i_flags & EXT4_INLINE_DATA_FL))
+		return;
+	/* Fast symbolic links keep their target in i_block. */
+	if (LINUX_S_ISLNK(in->i_mode) &&
+	    !ext2fs_inode_has_valid_blocks2(w->a->fs, (struct ext2_inode *)in))
+		return;
+	if (!(in->i_flags & EXT4_EXTENTS_FL)) {
+		walk_block_map(w);
+		return;
 	}
-	ext2fs_extent_free(h);
-}
-
-static int indirect_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref,
-			  int ref_offset, void *priv)
-{
-	struct inode_walk *w = priv;
-
-	(void)fs, (void)ref, (void)ref_offset;
-	if (w->ino == RESIZE_INO) {
-		/* Its indirect blocks are the reserved descriptor blocks,
-		 * already owned as filesystem metadata. */
-		if (blockcnt == BLOCK_COUNT_DIND)
-			own_range(w->a, w->ino, *blocknr, 1, 0);
-		return 0;
+	walk_extent_tree(w);
+	if (!header) {
+		/* The root is unreadable: the map might be a block map. */
+		w->maybe = 1;
+		walk_block_map(w);
+		w->maybe = 0;
 	}
-	if (blockcnt < 0)
-		own_range(w->a, w->ino, *blocknr, 1, 0);
-	else
-		data_run(w, (uint64_t)blockcnt, *blocknr, 1, 0);
-	return w->a->failed ? BLOCK_ABORT : 0;
-}
-
-static void walk_indirect(struct inode_walk *w)
-{
-	errcode_t rc = ext2fs_block_iterate3(w->a->fs, w->ino, BLOCK_FLAG_READ_ONLY, NULL,
-					     indirect_block, w);
-
-	if (rc)
-		corrupt(w, "bad block map", rc);
 }
 
 static void own_xattr_block(struct inode_walk *w)
@@ -191,13 +231,11 @@ static void audit_inode(struct audit_ctx *a, uint32_t ino, struct ext2_inode_lar
 	if (a->pass == 1)
 		count_in_use(a, ino, inode);
 	own_xattr_block(&w);
-	/* The bad-blocks inode has no file type, but its indirect map is real. */
-	if (ino != BAD_BLOCKS_INO && !ext2fs_inode_has_valid_blocks2(a->fs, (struct ext2_inode *)inode))
-		return;
-	if (inode->i_flags & EXT4_EXTENTS_FL)
-		walk_extents(&w);
-	else
-		walk_indirect(&w);
+	walk_blocks(&w);
+	if (w.unreported) {
+		w.reports = 0;
+		walk_corrupt(&w, 0, 0, 0, 0, "and %u more damaged entries", w.unreported);
+	}
 	if (w.unconverted && a->pass == 1)
 		a->st->unconverted_files++;
 }
@@ -305,13 +343,82 @@ static int walk_hidden_inodes(struct audit_ctx *a, struct ext2_inode_large *inod
 	return a->failed ? -1 : 0;
 }
 
+/* The bad blocks list names a block of the inode table: the scan hands
+ * out zeros for its inodes.  mke2fs never puts a table on a bad block, so
+ * the list is damaged: read the inodes anyway, and say so once a block. */
+static int read_despite_badblocks(struct audit_ctx *a, ext2_ino_t ino,
+				  struct ext2_inode_large *inode, int isize, blk64_t *last)
+{
+	ext2_filsys fs = a->fs;
+	uint32_t per = fs->super->s_inodes_per_group;
+	dgrp_t g = (ino - 1) / per;
+	blk64_t blk = ext2fs_inode_table_loc(fs, g) + (blk64_t)((ino - 1) % per) * (uint32_t)isize /
+						      fs->blocksize;
+	errcode_t rc;
+
+	if (blk != *last && a->pass == 1) {
+		struct finding f = { .code = F_CORRUPT, .severity = SEV_ERROR, .group = g,
+				     .block = blk, .blocks = 1, .ino = BAD_BLOCKS_INO };
+
+		snprintf(f.detail, sizeof(f.detail),
+			 "the bad blocks list names block %llu of group %u's inode table; its inodes "
+			 "were read anyway", (unsigned long long)blk, g);
+		add_finding(a, &f);
+	}
+	*last = blk;
+	rc = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode, isize);
+	return rc == 0 || rc == EXT2_ET_INODE_CSUM_INVALID;
+}
+
+/* A group's inode table could not be read: its inodes' blocks are owned
+ * by someone the audit cannot see. */
+static void unreadable_table(struct audit_ctx *a, dgrp_t g, errcode_t rc)
+{
+	struct finding f = { .code = F_CORRUPT, .severity = SEV_ERROR, .group = g };
+	char what[96];
+
+	if (a->pass != 1)
+		return;
+	snprintf(what, sizeof(what), "the inode table of group %u could not be read", g);
+	note_damage(a, 0, what);
+	snprintf(f.detail, sizeof(f.detail), "%s: %s", what, errcode_text(rc));
+	add_finding(a, &f);
+}
+
+static int scan_next(struct audit_ctx *a, ext2_inode_scan scan, ext2_ino_t *ino,
+		     struct ext2_inode_large *inode, int isize, blk64_t *bad_last)
+{
+	ext2_filsys fs = a->fs;
+	ext2_ino_t prev = *ino;
+
+	for (dgrp_t tries = 0; tries <= fs->group_desc_count; tries++) {
+		errcode_t rc = ext2fs_get_next_inode_full(scan, ino, (struct ext2_inode *)inode, isize);
+		dgrp_t g;
+
+		if (rc == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE)
+			return read_despite_badblocks(a, *ino, inode, isize, bad_last) ? 0 : 1;
+		if (!rc || rc == EXT2_ET_INODE_CSUM_INVALID || rc == EXT2_ET_INODE_IS_GARBAGE)
+			return 0;
+		g = prev / fs->super->s_inodes_per_group;
+		unreadable_table(a, g, rc);
+		if (g + 1 >= fs->group_desc_count || ext2fs_inode_scan_goto_blockgroup(scan, (int)g + 1)) {
+			*ino = 0;
+			return 0;
+		}
+		prev = (g + 1) * fs->super->s_inodes_per_group;
+	}
+	*ino = 0;
+	return 0;
+}
+
 int walk_inodes(struct audit_ctx *a)
 {
 	ext2_filsys fs = a->fs;
 	ext2_inode_scan scan;
 	struct ext2_inode_large *inode;
 	int isize = EXT2_INODE_SIZE(fs->super);
-	ext2_ino_t ino;
+	ext2_ino_t ino = 0;
+	blk64_t bad_last = 0;
 	errcode_t rc;
 
 	inode = malloc((size_t)isize);
@@ -322,23 +429,18 @@ int walk_inodes(struct audit_ctx *a)
 		free(inode);
 		return fail(a->e, EXIT_OPERATIONAL, "scanning inodes: %s", errcode_text(rc));
 	}
+	/* Groups whose table location is unusable were zeroed by the audit's
+	 * descriptor check and reported there. */
+	ext2fs_inode_scan_flags(scan, EXT2_SF_SKIP_MISSING_ITABLE, 0);
 	for (;;) {
-		rc = ext2fs_get_next_inode_full(scan, &ino, (struct ext2_inode *)inode, isize);
-		if (rc == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE)
-			continue;
-		if (rc && rc != EXT2_ET_INODE_CSUM_INVALID && rc != EXT2_ET_INODE_IS_GARBAGE) {
-			ext2fs_close_inode_scan(scan);
-			free(inode);
-			return fail(a->e, EXIT_OPERATIONAL, "reading inodes: %s", errcode_text(rc));
-		}
-		if (ino == 0)
+		int skip = scan_next(a, scan, &ino, inode, isize, &bad_last);
+
+		if (ino == 0 || a->failed)
 			break;
-		if (in_use(a, ino, inode))
+		if (!skip && in_use(a, ino, inode))
 			audit_inode(a, ino, inode);
 		if (a->opts->progress && (ino & 1023) == 0)
 			a->opts->progress(a->opts->progress_ctx, ino, fs->super->s_inodes_count);
-		if (a->failed)
-			break;
 	}
 	ext2fs_close_inode_scan(scan);
 	if (!a->failed)

@@ -36,6 +36,8 @@ static void report_beyond(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint6
 
 	snprintf(f.detail, sizeof(f.detail), "block numbers beyond the filesystem (%llu blocks)",
 		 (unsigned long long)ext2fs_blocks_count(a->fs->super));
+	/* What the pointer should have named is unknown: not walked. */
+	note_damage(a, ino, ino ? "" : "filesystem metadata beyond the device");
 	add_finding(a, &f);
 }
 
@@ -112,9 +114,13 @@ static void mark_group_metadata(struct audit_ctx *a, dgrp_t g)
 {
 	ext2_filsys fs = a->fs;
 	blk64_t itable = ext2fs_inode_table_loc(fs, g);
+	blk64_t bb = ext2fs_block_bitmap_loc(fs, g), ib = ext2fs_inode_bitmap_loc(fs, g);
 
-	own_range(a, 0, ext2fs_block_bitmap_loc(fs, g), 1, 0);
-	own_range(a, 0, ext2fs_inode_bitmap_loc(fs, g), 1, 0);
+	/* 0: unusable, zeroed by the view and reported by the audit. */
+	if (bb)
+		own_range(a, 0, bb, 1, 0);
+	if (ib)
+		own_range(a, 0, ib, 1, 0);
 	if (itable)
 		own_range(a, 0, itable, fs->inode_blocks_per_group, 0);
 }

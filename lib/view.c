@@ -25,9 +25,10 @@ static int device_size(int fd, uint64_t *size)
 	return 0;
 }
 
-static int open_on_overlay(struct view *v, struct err *e)
+static int open_on_overlay(struct view *v, uint64_t sb, unsigned int bs, struct err *e)
 {
-	struct image_open_opts io = { .writable = 1, .manager = overlay_io_manager };
+	struct image_open_opts io = { .writable = 1, .manager = overlay_io_manager,
+				      .superblock = sb, .blocksize = bs };
 	char name[64];
 
 	overlay_io_name(v->ov, name, sizeof(name));
@@ -36,6 +37,19 @@ static int open_on_overlay(struct view *v, struct err *e)
 	/* Red-black tree bitmaps keep runs, not bits: owner maps of large,
 	 * mostly contiguous filesystems stay small (e2fsck does the same). */
 	v->fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
+	return 0;
+}
+
+/* An internal journal that cannot be read is damage to report, not a
+ * reason to refuse the audit: go on without replay, as e2fsck would after
+ * clearing it.  (An external journal that is missing is an input error.) */
+static int journal_damaged(struct view *v, const struct view_opts *opts, struct err *e)
+{
+	if (!opts->keep_damage || !v->fs->super->s_journal_inum)
+		return -1;
+	snprintf(v->journal_damage, sizeof(v->journal_damage), "%.190s", e->msg);
+	v->needed_recovery = ext2fs_has_feature_journal_needs_recovery(v->fs->super);
+	e->msg[0] = 0;
 	return 0;
 }
 
@@ -49,11 +63,11 @@ static int replay_into_overlay(struct view *v, const struct view_opts *opts, str
 	struct journal *j;
 
 	if (journal_open(v->fs, &jo, &j, e))
-		return -1;
+		return journal_damaged(v, opts, e);
 	v->journal_blocks = j->maxlen;
 	if (journal_scan(j, &v->log, e)) {
 		journal_close(j);
-		return -1;
+		return journal_damaged(v, opts, e);
 	}
 	/* As the kernel at mount: a log without needs_recovery is discarded,
 	 * not replayed (e2fsck -y would ask to replay it; ext4da-replay does). */
@@ -82,27 +96,106 @@ static int replay_into_overlay(struct view *v, const struct view_opts *opts, str
 		return 0;
 	ext2fs_free(v->fs);
 	v->fs = NULL;
-	return open_on_overlay(v, e);
+	return open_on_overlay(v, v->sb_used, v->sb_used ? v->sb_blocksize : 0, e);
+}
+
+static int loc_ok(ext2_filsys fs, dgrp_t g, uint64_t blk, uint64_t n)
+{
+	uint64_t total = ext2fs_blocks_count(fs->super);
+
+	if (blk < fs->super->s_first_data_block || blk >= total || n > total - blk)
+		return 0;
+	if (ext2fs_has_feature_flex_bg(fs->super))
+		return 1;
+	return blk >= ext2fs_group_first_block2(fs, g) && blk + n - 1 <= ext2fs_group_last_block2(fs, g);
+}
+
+/* Zero each unusable location in memory (libext2fs then reads nothing
+ * there), and remember what it was; the audit reports it per group. */
+static int keep_bad_descriptors(struct view *v, struct err *e)
+{
+	ext2_filsys fs = v->fs;
+	int any = 0;
+
+	v->desc_damage = calloc(fs->group_desc_count, sizeof(*v->desc_damage));
+	if (!v->desc_damage)
+		return fail(e, EXIT_OPERATIONAL, "out of memory");
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		struct desc_damage *d = &v->desc_damage[g];
+
+		d->bbitmap = ext2fs_block_bitmap_loc(fs, g);
+		d->ibitmap = ext2fs_inode_bitmap_loc(fs, g);
+		d->itable = ext2fs_inode_table_loc(fs, g);
+		if (!loc_ok(fs, g, d->bbitmap, 1)) {
+			d->flags |= DESC_BAD_BBITMAP;
+			ext2fs_block_bitmap_loc_set(fs, g, 0);
+		}
+		if (!loc_ok(fs, g, d->ibitmap, 1)) {
+			d->flags |= DESC_BAD_IBITMAP;
+			ext2fs_inode_bitmap_loc_set(fs, g, 0);
+		}
+		if (!loc_ok(fs, g, d->itable, fs->inode_blocks_per_group)) {
+			d->flags |= DESC_BAD_ITABLE;
+			ext2fs_inode_table_loc_set(fs, g, 0);
+		}
+		any |= d->flags;
+	}
+	return any ? 0 : -1;
 }
 
 /* Descriptors pointing outside the filesystem would derail every later
- * read (and make libext2fs print on its own): refuse them, as e2fsck does. */
-static int check_descriptors(struct view *v, struct err *e)
+ * read (and make libext2fs print on its own): refuse them, as e2fsck does,
+ * unless the caller audits around them. */
+static int check_descriptors(struct view *v, const struct view_opts *opts, struct err *e)
 {
 	errcode_t rc = ext2fs_check_desc(v->fs);
 
-	if (rc)
+	if (rc && (!opts->keep_damage || keep_bad_descriptors(v, e)))
 		return fail(e, EXIT_OPERATIONAL, "corrupt group descriptors: %s", errcode_text(rc));
+	return 0;
+}
+
+/* The backups e2fsck tries: group 1's superblock for each block size
+ * (or the one asked for, with each block size). */
+static int open_backup(struct view *v, uint64_t sb)
+{
+	for (unsigned int bs = EXT2_MIN_BLOCK_SIZE; bs <= EXT2_MAX_BLOCK_SIZE; bs *= 2) {
+		uint64_t at = sb ? sb : bs == 1024 ? 8193 : (uint64_t)bs * 8;
+		struct err ignored = { 0 };
+
+		if (open_on_overlay(v, at, bs, &ignored) == 0) {
+			v->sb_used = at;
+			v->sb_blocksize = bs;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int open_superblock(struct view *v, const struct view_opts *opts, struct err *e)
+{
+	if (opts->superblock) {
+		if (open_backup(v, opts->superblock))
+			return fail(e, EXIT_OPERATIONAL, "no usable superblock at block %llu",
+				    (unsigned long long)opts->superblock);
+		return 0;
+	}
+	if (open_on_overlay(v, 0, 0, e) == 0)
+		return 0;
+	if (!opts->keep_damage || open_backup(v, 0))
+		return -1;
+	snprintf(v->sb_problem, sizeof(v->sb_problem), "%.150s", e->msg);
+	e->msg[0] = 0;
 	return 0;
 }
 
 static int open_view(struct view *v, const struct view_opts *opts, uint64_t device_bytes,
 		     struct err *e)
 {
-	if (open_on_overlay(v, e) ||
+	if (open_superblock(v, opts, e) ||
 	    (device_bytes && image_check_size(v->fs, device_bytes, e)) ||
 	    (fs_has_journal(v->fs) && (v->has_journal = 1) && replay_into_overlay(v, opts, e)) ||
-	    check_descriptors(v, e)) {
+	    check_descriptors(v, opts, e)) {
 		view_close(v);
 		return -1;
 	}
@@ -147,6 +240,7 @@ void view_close(struct view *v)
 		close(v->fd);
 	jlog_free(&v->log);
 	replay_result_free(&v->result);
+	free(v->desc_damage);
 	memset(v, 0, sizeof(*v));
 	v->fd = -1;
 }

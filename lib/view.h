@@ -4,6 +4,7 @@
 #ifndef EXT4DA_VIEW_H
 #define EXT4DA_VIEW_H
 
+#include "lib/audit.h"
 #include "lib/overlay.h"
 #include "lib/replay.h"
 
@@ -11,6 +12,11 @@ struct view_opts {
 	int replay;			/* replay the journal if it needs recovery */
 	const char *journal_path;	/* external journal (--journal) */
 	struct verify_cache *vcache;	/* crash states: checksums already verified */
+	/* ext4da-check: audit what can be read.  Unusable descriptor
+	 * locations, a bad primary superblock (a backup is used) and a
+	 * damaged journal (not replayed) are recorded, not refused. */
+	int keep_damage;
+	uint64_t superblock;		/* open with this backup superblock */
 };
 
 struct view {
@@ -24,6 +30,11 @@ struct view {
 	struct jlog log;		/* what the journal held */
 	struct replay_result result;	/* what replay did */
 	uint32_t journal_blocks;
+	struct desc_damage *desc_damage;	/* per group, NULL if none */
+	uint64_t sb_used;		/* a backup superblock was used: where */
+	unsigned int sb_blocksize;	/* ... and with which block size */
+	char sb_problem[160];		/* why the primary was not (empty if asked) */
+	char journal_damage[200];	/* why the journal was not replayed */
 };
 
 int view_open(const char *path, const struct view_opts *opts, struct view *v, struct err *e);

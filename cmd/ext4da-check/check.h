@@ -14,6 +14,7 @@ struct check_cmd {
 	int no_replay;
 	int data;		/* 1 on, 0 off, -1 automatic (when the image carries poison) */
 	int repair;
+	uint64_t superblock;	/* --superblock N, 0 if not given */
 };
 
 /* report.c */

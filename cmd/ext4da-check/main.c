@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <argp.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,22 @@ static const struct argp_option options[] = {
 	{ "repair", 'r', 0, 0, "Free LEAKED blocks and fix group counts, keeping an undo file", 0 },
 	{ "undo", 'u', "FILE", 0, "Undo file for --repair (default IMAGE.ext4da-undo)", 0 },
 	{ "journal", 'j', "PATH", 0, "The external journal device (default: found by UUID)", 0 },
+	{ "superblock", 'b', "N", 0, "Use the backup superblock at block N (as e2fsck -b)", 0 },
 	{ 0 }
 };
+
+static int parse_block(const char *arg, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end || v == 0 || v > UINT32_MAX || arg[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
@@ -34,6 +49,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'r': cmd->repair = 1; break;
 	case 'u': cmd->undo = arg; break;
 	case 'j': cmd->journal_path = arg; break;
+	case 'b':
+		if (parse_block(arg, &cmd->superblock))
+			argp_error(state, "--superblock: '%s' is not a block number above 0", arg);
+		break;
 	case ARGP_KEY_ARG:
 		if (cmd->image)
 			argp_error(state, "only one IMAGE, please (got '%s' too)", arg);
@@ -117,6 +136,8 @@ static int run_audit(struct check_cmd *cmd, struct view *v, struct findings *f,
 			cmd->data = carries_poison(v->fs);
 	}
 	ao.data_scan = cmd->data;
+	ao.keep_owner_map = cmd->repair;
+	ao.desc_damage = v->desc_damage;
 	progress_start(&prog, &cmd->cli, "inodes", v->fs->super->s_inodes_count);
 	ao.progress = report_progress;
 	ao.progress_ctx = &prog;
@@ -125,11 +146,39 @@ static int run_audit(struct check_cmd *cmd, struct view *v, struct findings *f,
 	return rc;
 }
 
+/* What the view could not use: the primary superblock, the journal. */
+static void damage_findings(const struct view *v, struct findings *f)
+{
+	struct finding x = { .code = F_CORRUPT, .severity = SEV_ERROR, .group = NO_GROUP };
+
+	if (v->sb_used && v->sb_problem[0])
+		snprintf(x.detail, sizeof(x.detail),
+			 "the primary superblock is unusable (%.60s): audited with the backup superblock "
+			 "at block %llu (as e2fsck -b %llu)", v->sb_problem,
+			 (unsigned long long)v->sb_used, (unsigned long long)v->sb_used);
+	else if (v->sb_used)
+		snprintf(x.detail, sizeof(x.detail),
+			 "audited with the superblock at block %llu (--superblock)",
+			 (unsigned long long)v->sb_used);
+	if (v->sb_used) {
+		x.severity = v->sb_problem[0] ? SEV_ERROR : SEV_INFO;
+		findings_add(f, &x);
+	}
+	if (!v->journal_damage[0])
+		return;
+	x.severity = SEV_ERROR;
+	x.ino = v->fs->super->s_journal_inum;
+	snprintf(x.detail, sizeof(x.detail), "journal damaged (%.120s): not replayed; audited the %s state",
+		 v->journal_damage, v->needed_recovery ? "raw" : "on-disk");
+	findings_add(f, &x);
+}
+
 static void journal_findings(const struct view *v, struct findings *f)
 {
 	struct finding x = { .code = F_JOURNAL, .severity = SEV_INFO, .group = NO_GROUP };
 
-	if (!v->has_journal)
+	damage_findings(v, f);
+	if (!v->has_journal || v->journal_damage[0])
 		return;
 	if (v->replayed && replay_incomplete(&v->result))
 		x.severity = SEV_ERROR;
@@ -174,6 +223,8 @@ int main(int argc, char **argv)
 	argp_parse(&argp, argc, argv, 0, NULL, &cmd);
 	vo.replay = !cmd.no_replay;
 	vo.journal_path = cmd.journal_path;
+	vo.keep_damage = 1;
+	vo.superblock = cmd.superblock;
 	if (view_open(cmd.image, &vo, &v, &e))
 		return cli_fail(&cmd.cli, cmd.image, &e);
 	journal_findings(&v, &f);
@@ -184,7 +235,13 @@ int main(int argc, char **argv)
 	}
 	code = findings_errors(&f) ? EXIT_PROBLEMS : EXIT_CLEAN;
 	if (cmd.repair && code == EXIT_PROBLEMS) {
-		if (v.needed_recovery) {
+		if (v.sb_used) {
+			cli_warn(&cmd.cli, cmd.image,
+				 "not repairing: audited a backup superblock; repair with e2fsck -b %llu",
+				 (unsigned long long)v.sb_used);
+		} else if (v.needed_recovery && v.journal_damage[0]) {
+			cli_warn(&cmd.cli, cmd.image, "not repairing: the journal is damaged");
+		} else if (v.needed_recovery) {
 			fail(&e, EXIT_OPERATIONAL,
 			     "the journal needs recovery: replay it first (ext4da-replay --undo FILE)");
 			code = -1;
@@ -194,6 +251,8 @@ int main(int argc, char **argv)
 	}
 	if (code >= 0)
 		print_check_report(&cmd, &v, &f, &st, code, undo[0] ? undo : NULL);
+	if (st.owner_map)
+		ext2fs_free_block_bitmap(st.owner_map);
 	view_close(&v);
 	free(st.dirs_per_group);
 	findings_free(&f);

@@ -8,12 +8,41 @@
 #include "cmd/ext4da-check/check.h"
 #include "lib/image.h"
 
-static void free_leaked(ext2_filsys fs, const struct findings *f)
+/* The first block of [blk, blk+n) that the audit found owned (or maybe
+ * owned), or 0.  Block 0 is never in a LEAKED range: it is the boot block
+ * or the superblock. */
+static uint64_t owned_in(ext2fs_block_bitmap owners, uint64_t blk, uint64_t n)
+{
+	blk64_t hit;
+
+	if (!owners)
+		return blk ? blk : 1;	/* no owner map: trust nothing */
+	if (ext2fs_find_first_set_block_bitmap2(owners, blk, blk + n - 1, &hit))
+		return 0;
+	return hit;
+}
+
+/* The last line of defence: whatever the findings say, a block some inode
+ * maps is never freed.  Checked before anything is opened for writing. */
+static uint64_t leaked_but_owned(const struct findings *f, const struct audit_stats *st)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct finding *x = &f->v[i];
+		uint64_t hit;
+
+		if (x->code == F_LEAKED && x->blocks && (hit = owned_in(st->owner_map, x->block, x->blocks)))
+			return hit;
+	}
+	return 0;
+}
+
+static void free_leaked(ext2_filsys fs, const struct findings *f, const struct audit_stats *st)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		const struct finding *x = &f->v[i];
 
-		if (x->code == F_LEAKED)
+		/* Checked before; checked again where it matters. */
+		if (x->code == F_LEAKED && x->blocks && !owned_in(st->owner_map, x->block, x->blocks))
 			ext2fs_unmark_block_bitmap_range2(fs->block_map, x->block, (unsigned)x->blocks);
 	}
 	ext2fs_mark_bb_dirty(fs);
@@ -61,13 +90,22 @@ static void fix_counts(ext2_filsys fs, const struct audit_stats *st)
 int repair_image(const struct check_cmd *cmd, const struct findings *f,
 		 const struct audit_stats *st, char *undo_used, size_t len, struct err *e)
 {
+	uint64_t owned;
+
 	/* An inode the audit could not follow may own blocks that look leaked:
 	 * freeing them could destroy recoverable data. */
-	if (f->count[F_CORRUPT]) {
-		undo_used[0] = 0;
+	undo_used[0] = 0;
+	if (f->count[F_CORRUPT] || f->count[F_OWNER_UNKNOWN] || st->damaged) {
 		cli_warn(&cmd->cli, cmd->image,
-			 "not repairing: some inodes could not be followed (CORRUPT), and their "
-			 "blocks may only look leaked");
+			 "not repairing: some inodes or structures could not be walked (CORRUPT), and "
+			 "blocks they may own would look leaked; nothing written");
+		return EXIT_PROBLEMS;
+	}
+	owned = leaked_but_owned(f, st);
+	if (owned) {
+		cli_warn(&cmd->cli, cmd->image,
+			 "not repairing: block %llu of a LEAKED range is owned; nothing written",
+			 (unsigned long long)owned);
 		return EXIT_PROBLEMS;
 	}
 	struct image_open_opts io = { .writable = 1 };
@@ -93,7 +131,7 @@ int repair_image(const struct check_cmd *cmd, const struct findings *f,
 		ext2fs_free(fs);
 		return fail(e, EXIT_OPERATIONAL, "reading bitmaps: %s", errcode_text(rc));
 	}
-	free_leaked(fs, f);
+	free_leaked(fs, f, st);
 	fix_counts(fs, st);
 	fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;	/* as e2fsck: backups stay as they are */
 	rc = ext2fs_close_free(&fs);

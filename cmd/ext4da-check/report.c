@@ -60,6 +60,7 @@ static json_object *stats_json(const struct audit_stats *st)
 	json_object_object_add(o, "orphans", json_object_new_int64((int64_t)st->orphans));
 	json_object_object_add(o, "data_blocks_scanned", json_object_new_int64((int64_t)st->data_blocks_scanned));
 	json_object_object_add(o, "stale_blocks", json_object_new_int64((int64_t)st->stale_blocks));
+	json_object_object_add(o, "unknown_blocks", json_object_new_int64((int64_t)st->unknown_blocks));
 	return o;
 }
 
@@ -126,7 +127,7 @@ void print_check_report(const struct check_cmd *cmd, const struct view *v,
 		const struct finding *x = &f->v[i];
 
 		if (!cmd->cli.verbose && x->severity != SEV_ERROR && x->code != F_JOURNAL &&
-		    x->code != F_UNCONVERTED)
+		    x->code != F_UNCONVERTED && x->code != F_OWNER_UNKNOWN)
 			continue;
 		if (!cmd->cli.verbose && i >= 20) {
 			printf("  ... %zu more (-v lists all)\n", f->n - i);
