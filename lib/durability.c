@@ -143,8 +143,9 @@ static int check_file(ext2_filsys fs, const struct log_mark *m, const struct mar
 		return say(why, len, m, "%s is %llu bytes, the sync left exactly %llu", me->path,
 			   (unsigned long long)EXT2_I_SIZE(&inode), (unsigned long long)me->size);
 	if (file_crc(fs, (ext2_ino_t)me->ino, me->size, &crc) || crc != me->crc)
-		return say(why, len, m, "%s does not hold the %llu bytes fsync saw", me->path,
-			   (unsigned long long)me->size);
+		return say(why, len, m, "%s does not hold the %llu bytes %s", me->path,
+			   (unsigned long long)me->size,
+			   me->type == ME_FILE ? "fsync saw" : "the sync left");
 	return 0;
 }
 

@@ -235,10 +235,10 @@ static const struct argp argp = {
 	"its offset in the file and the write generation, with a crc32c, so that "
 	"after a crash a block of a file can be told apart from stale data. SIZE, "
 	"OFFSET and LEN are byte counts, multiples of 512, with an optional suffix "
-	"K, M, G or T (powers of 1024). overwrite with LEN 0 writes nothing and only "
-	"syncs as asked. Exit status: 0 done (verify: every sector is "
+	"K, M, G or T (powers of 1024). Exit status: 0 done (verify: every sector is "
 	"zeros or this file's stamp), 4 verify found bad sectors, 8 operational "
-	"error, 16 usage error.",
+	"error, 16 usage error. overwrite with LEN 0 writes nothing and only syncs as "
+	"asked.",
 	NULL, NULL, NULL
 };
 
