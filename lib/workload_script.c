@@ -11,9 +11,10 @@
  *   msync(MS_SYNC) of mmap       the file, if nothing else of it was
  *                                pending (msync syncs only its range)
  * Before a step changes what a claim pinned, a release mark ends it. */
+#include "config.h"	/* PACKAGE_VERSION, for the script's header */
+
 #include <string.h>
 
-#include "config.h"
 #include "lib/workload.h"
 
 /* --- claims, as ext4da-mark arguments ----------------------------------------- */
