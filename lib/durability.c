@@ -1,4 +1,5 @@
 /* durability.c: see durability.h. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,42 +100,129 @@ static int file_crc(ext2_filsys fs, ext2_ino_t ino, uint64_t size, uint32_t *crc
 	return 0;
 }
 
-static int check_entry(ext2_filsys fs, const struct log_mark *m, const struct mark_entry *me,
-		       char *why, size_t len)
+/* Where a claim came from, for the note: the mark's name says which
+ * operation and persistence point made it (ext4da-workload names them so). */
+static int say(char *why, size_t len, const struct log_mark *m, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int say(char *why, size_t len, const struct log_mark *m, const char *fmt, ...)
+{
+	int n = snprintf(why, len, "mark %s (entry %llu): ", m->rec.name,
+			 (unsigned long long)m->entry);
+	va_list ap;
+
+	if (n < 0 || (size_t)n >= len)
+		return 1;
+	va_start(ap, fmt);
+	vsnprintf(why + n, len - (size_t)n, fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+/* Is inode ino live, with this generation? */
+static int inode_live(ext2_filsys fs, uint64_t ino, uint32_t gen, struct ext2_inode *inode)
+{
+	return ino != 0 && ino <= fs->super->s_inodes_count &&
+	       !ext2fs_read_inode(fs, (ext2_ino_t)ino, inode) && inode->i_links_count != 0 &&
+	       inode->i_generation == gen;
+}
+
+static int check_file(ext2_filsys fs, const struct log_mark *m, const struct mark_entry *me,
+		      char *why, size_t len)
 {
 	struct ext2_inode inode;
 	uint32_t crc;
 
-	if (me->ino == 0 || me->ino > fs->super->s_inodes_count ||
-	    ext2fs_read_inode(fs, (ext2_ino_t)me->ino, &inode) || inode.i_links_count == 0 ||
-	    inode.i_generation != me->gen) {
-		snprintf(why, len, "mark %s (entry %llu): %s (inode %llu) is gone", m->rec.name,
-			 (unsigned long long)m->entry, me->path, (unsigned long long)me->ino);
-		return 1;
-	}
-	if (EXT2_I_SIZE(&inode) < me->size) {
-		snprintf(why, len, "mark %s (entry %llu): %s is %llu bytes, fsync had %llu",
-			 m->rec.name, (unsigned long long)m->entry, me->path,
-			 (unsigned long long)EXT2_I_SIZE(&inode), (unsigned long long)me->size);
-		return 1;
-	}
-	if (file_crc(fs, (ext2_ino_t)me->ino, me->size, &crc) || crc != me->crc) {
-		snprintf(why, len, "mark %s (entry %llu): %s does not hold the %llu bytes fsync saw",
-			 m->rec.name, (unsigned long long)m->entry, me->path,
-			 (unsigned long long)me->size);
-		return 1;
-	}
+	if (!inode_live(fs, me->ino, me->gen, &inode))
+		return say(why, len, m, "%s (inode %llu) is gone", me->path,
+			   (unsigned long long)me->ino);
+	if (EXT2_I_SIZE(&inode) < me->size)
+		return say(why, len, m, "%s is %llu bytes, fsync had %llu", me->path,
+			   (unsigned long long)EXT2_I_SIZE(&inode), (unsigned long long)me->size);
+	if (me->type == ME_FILE_EXACT && EXT2_I_SIZE(&inode) != me->size)
+		return say(why, len, m, "%s is %llu bytes, the sync left exactly %llu", me->path,
+			   (unsigned long long)EXT2_I_SIZE(&inode), (unsigned long long)me->size);
+	if (file_crc(fs, (ext2_ino_t)me->ino, me->size, &crc) || crc != me->crc)
+		return say(why, len, m, "%s does not hold the %llu bytes %s", me->path,
+			   (unsigned long long)me->size,
+			   me->type == ME_FILE ? "fsync saw" : "the sync left");
 	return 0;
 }
 
-/* Is there a later durable mark (by sequence) listing the same inode? */
-static int superseded(const struct log_marks *m, size_t i, uint64_t ino, uint64_t durable)
+/* The inode a path names in this state; 0 if it names nothing (a missing
+ * component anywhere on the way); -1 if the lookup failed otherwise. */
+static int64_t lookup(ext2_filsys fs, const char *path)
+{
+	ext2_ino_t ino = 0;
+	errcode_t err = ext2fs_namei(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino);
+
+	if (err == EXT2_ET_FILE_NOT_FOUND || err == EXT2_ET_NO_DIRECTORY)
+		return 0;
+	return err ? -1 : (int64_t)ino;
+}
+
+static int check_name(ext2_filsys fs, const struct log_mark *m, const struct mark_entry *me,
+		      char *why, size_t len)
+{
+	int64_t ino = lookup(fs, me->path);
+	struct ext2_inode inode;
+
+	if (ino < 0)
+		return say(why, len, m, "%s cannot be looked up", me->path);
+	if (me->type == ME_NO_NAME)
+		return ino ? say(why, len, m, "%s was synced away, but it names inode %lld",
+				 me->path, (long long)ino) : 0;
+	if (ino == 0)
+		return say(why, len, m, "%s was synced as inode %llu, but the name is missing",
+			   me->path, (unsigned long long)me->ino);
+	if ((uint64_t)ino != me->ino)
+		return say(why, len, m, "%s was synced as inode %llu, but it names inode %lld",
+			   me->path, (unsigned long long)me->ino, (long long)ino);
+	if (!inode_live(fs, me->ino, me->gen, &inode))
+		return say(why, len, m, "%s names inode %llu, which is not the one synced (free or "
+			   "another generation)", me->path, (unsigned long long)me->ino);
+	return 0;
+}
+
+static int check_entry(ext2_filsys fs, const struct log_mark *m, const struct mark_entry *me,
+		       char *why, size_t len)
+{
+	switch (me->type) {
+	case ME_FILE:
+	case ME_FILE_EXACT: return check_file(fs, m, me, why, len);
+	case ME_NAME:
+	case ME_NO_NAME: return check_name(fs, m, me, why, len);
+	default: return 0;	/* RELEASE claims nothing */
+	}
+}
+
+static int is_file(const struct mark_entry *e)
+{
+	return e->type == ME_FILE || e->type == ME_FILE_EXACT;
+}
+
+/* Does entry y, of a later mark, take over entry x's claim?  File claims
+ * follow the inode, name claims the path; a release ends both. */
+static int replaces(const struct mark_entry *x, const struct mark_entry *y)
+{
+	if (is_file(x))
+		return (is_file(y) || y->type == ME_RELEASE) && y->ino == x->ino;
+	if (x->type == ME_NAME || x->type == ME_NO_NAME)
+		return y->type != ME_FILE && y->type != ME_FILE_EXACT &&
+		       strcmp(y->path, x->path) == 0;
+	return 0;
+}
+
+/* Is there a later mark (by sequence), durable by now, that takes over
+ * entry x of mark i? */
+static int superseded(const struct log_marks *m, size_t i, const struct mark_entry *x,
+		      uint64_t durable)
 {
 	for (size_t k = 0; k < m->n; k++) {
 		if (k == i || m->v[k].entry > durable || m->v[k].rec.seq <= m->v[i].rec.seq)
 			continue;
-		for (uint32_t x = 0; x < m->v[k].rec.nentries; x++)
-			if (m->v[k].rec.entries[x].ino == ino)
+		for (uint32_t j = 0; j < m->v[k].rec.nentries; j++)
+			if (replaces(x, &m->v[k].rec.entries[j]))
 				return 1;
 	}
 	return 0;
@@ -148,12 +236,12 @@ int durability_check(ext2_filsys fs, const struct log_marks *m, uint64_t durable
 	for (size_t i = 0; i < m->n; i++) {
 		const struct log_mark *lm = &m->v[i];
 
-		if (lm->entry > durable || lm->rec.kind != MARK_DURABLE)
+		if (lm->entry > durable || lm->rec.kind == MARK_PLAIN)
 			continue;
 		for (uint32_t x = 0; x < lm->rec.nentries; x++) {
 			const struct mark_entry *me = &lm->rec.entries[x];
 
-			if (!superseded(m, i, me->ino, durable) && check_entry(fs, lm, me, why, len))
+			if (!superseded(m, i, me, durable) && check_entry(fs, lm, me, why, len))
 				return 1;
 		}
 	}

@@ -90,10 +90,57 @@ static int counts_ok(enum mark_kind kind, uint32_t nentries)
 {
 	if (kind == MARK_PLAIN)
 		return nentries == 0;
-	if (kind == MARK_DURABLE)
+	if (kind == MARK_DURABLE || kind == MARK_CLAIMS)
 		return nentries >= 1 && nentries <= MARK_MAX_ENTRIES;
 	return 0;
 }
+
+/* Kinds 1 and 2 are version 1 and carry only untyped (FILE) entries; kind
+ * 3 is version 2 and needs an entry kind 2 could not carry.  So every
+ * record has one encoding, and version 1 readers read every record that
+ * version 1 can express. */
+static uint32_t kind_version(enum mark_kind kind)
+{
+	return kind == MARK_CLAIMS ? MARK_VERSION_CLAIMS : MARK_VERSION;
+}
+
+static int types_ok(const struct mark_record *r)
+{
+	uint32_t typed = 0;
+
+	for (uint32_t i = 0; i < r->nentries; i++)
+		typed += r->entries[i].type != ME_FILE;
+	return r->kind == MARK_CLAIMS ? typed > 0 : typed == 0;
+}
+
+const char *mark_entry_type_name(enum mark_entry_type t)
+{
+	switch (t) {
+	case ME_FILE: return "durable";
+	case ME_FILE_EXACT: return "synced";
+	case ME_NAME: return "name";
+	case ME_NO_NAME: return "absent";
+	case ME_RELEASE: return "release";
+	case ME_NTYPES: break;
+	}
+	return "?";
+}
+
+/* Fields a type does not use must be zero, so that a record has one
+ * encoding and decode() can insist on it. */
+static int entry_fields_ok(const struct mark_entry *m)
+{
+	switch (m->type) {
+	case ME_FILE:
+	case ME_FILE_EXACT: return 1;
+	case ME_NAME: return m->crc == 0 && m->size == 0;
+	case ME_NO_NAME: return m->ino == 0 && m->gen == 0 && m->crc == 0 && m->size == 0;
+	case ME_RELEASE: return m->gen == 0 && m->crc == 0 && m->size == 0;
+	case ME_NTYPES: break;
+	}
+	return 0;
+}
+
 
 /* NUL padding after a string: what strncpy-style encoding leaves. */
 static int padded(const uint8_t *field, size_t len)
@@ -111,6 +158,7 @@ static void encode_entry(const struct mark_entry *m, uint8_t *p)
 	put_le32(p + MARK_ENTRY_OFF_GEN, m->gen);
 	put_le32(p + MARK_ENTRY_OFF_CRC, m->crc);
 	put_le64(p + MARK_ENTRY_OFF_SIZE, m->size);
+	put_le32(p + MARK_ENTRY_OFF_TYPE, m->type);
 	memcpy(p + MARK_ENTRY_OFF_PATH, m->path, strlen(m->path));
 }
 
@@ -118,14 +166,15 @@ enum mark_status mark_record_encode(const struct mark_record *r, void *buf)
 {
 	uint8_t *p = buf;
 
-	if (r->seq == 0 || !counts_ok(r->kind, r->nentries) || !name_ok(r->name, MARK_NAME_FIELD))
+	if (r->seq == 0 || !counts_ok(r->kind, r->nentries) || !types_ok(r) ||
+	    !name_ok(r->name, MARK_NAME_FIELD))
 		return MARK_BAD_FIELD;
 	for (uint32_t i = 0; i < r->nentries; i++)
-		if (!path_ok(r->entries[i].path, MARK_PATH_FIELD))
+		if (!path_ok(r->entries[i].path, MARK_PATH_FIELD) || !entry_fields_ok(&r->entries[i]))
 			return MARK_BAD_FIELD;
 	memset(p, 0, MARK_RECORD_SIZE);
 	memcpy(p + MARK_OFF_MAGIC, MARK_MAGIC, 8);
-	put_le32(p + MARK_OFF_VERSION, MARK_VERSION);
+	put_le32(p + MARK_OFF_VERSION, kind_version(r->kind));
 	put_le64(p + MARK_OFF_SEQ, r->seq);
 	put_le32(p + MARK_OFF_KIND, r->kind);
 	put_le32(p + MARK_OFF_NENTRIES, r->nentries);
@@ -139,20 +188,24 @@ enum mark_status mark_record_encode(const struct mark_record *r, void *buf)
 
 /* --- decode ----------------------------------------------------------------- */
 
-static int decode_entry(const uint8_t *p, struct mark_entry *m)
+/* Version 1 has no type field: its bytes are reserved, zero, type 0. */
+static int decode_entry(const uint8_t *p, uint32_t version, struct mark_entry *m)
 {
 	const uint8_t *path = p + MARK_ENTRY_OFF_PATH;
+	uint32_t type = get_le32(p + MARK_ENTRY_OFF_TYPE);
 
-	if (!all_zero(p + MARK_ENTRY_OFF_RESERVED, MARK_ENTRY_OFF_PATH - MARK_ENTRY_OFF_RESERVED) ||
+	if ((version < MARK_VERSION_CLAIMS && type != ME_FILE) || type >= ME_NTYPES ||
+	    !all_zero(p + MARK_ENTRY_OFF_RESERVED2, MARK_ENTRY_OFF_PATH - MARK_ENTRY_OFF_RESERVED2) ||
 	    !padded(path, MARK_PATH_FIELD))
 		return -1;
 	memset(m, 0, sizeof(*m));
+	m->type = (enum mark_entry_type)type;
 	m->ino = get_le64(p + MARK_ENTRY_OFF_INO);
 	m->gen = get_le32(p + MARK_ENTRY_OFF_GEN);
 	m->crc = get_le32(p + MARK_ENTRY_OFF_CRC);
 	m->size = get_le64(p + MARK_ENTRY_OFF_SIZE);
 	memcpy(m->path, path, MARK_PATH_FIELD);
-	return path_ok(m->path, MARK_PATH_FIELD) ? 0 : -1;
+	return path_ok(m->path, MARK_PATH_FIELD) && entry_fields_ok(m) ? 0 : -1;
 }
 
 static enum mark_status decode_fields(const uint8_t *p, struct mark_record *r)
@@ -163,7 +216,8 @@ static enum mark_status decode_fields(const uint8_t *p, struct mark_record *r)
 	r->kind = (enum mark_kind)get_le32(p + MARK_OFF_KIND);
 	r->nentries = get_le32(p + MARK_OFF_NENTRIES);
 	r->time_ns = get_le64(p + MARK_OFF_TIME);
-	if (r->seq == 0 || !counts_ok(r->kind, r->nentries))
+	if (r->seq == 0 || !counts_ok(r->kind, r->nentries) ||
+	    (r->kind == MARK_CLAIMS && r->version != MARK_VERSION_CLAIMS))
 		return MARK_BAD_FIELD;
 	if (!padded(p + MARK_OFF_NAME, MARK_NAME_FIELD) ||
 	    !all_zero(p + MARK_OFF_RESERVED, MARK_OFF_ENTRIES - MARK_OFF_RESERVED))
@@ -172,12 +226,12 @@ static enum mark_status decode_fields(const uint8_t *p, struct mark_record *r)
 	if (!name_ok(r->name, MARK_NAME_FIELD))
 		return MARK_BAD_FIELD;
 	for (uint32_t i = 0; i < r->nentries; i++)
-		if (decode_entry(p + MARK_OFF_ENTRIES + i * MARK_ENTRY_SIZE, &r->entries[i]))
+		if (decode_entry(p + MARK_OFF_ENTRIES + i * MARK_ENTRY_SIZE, r->version, &r->entries[i]))
 			return MARK_BAD_FIELD;
 	unused = p + MARK_OFF_ENTRIES + r->nentries * MARK_ENTRY_SIZE;
 	if (!all_zero(unused, (size_t)(p + MARK_RECORD_SIZE - unused)))
 		return MARK_BAD_FIELD;
-	return MARK_OK;
+	return types_ok(r) ? MARK_OK : MARK_BAD_FIELD;
 }
 
 enum mark_status mark_record_decode(const void *buf, struct mark_record *r)
@@ -189,7 +243,10 @@ enum mark_status mark_record_decode(const void *buf, struct mark_record *r)
 		return MARK_NOT_A_RECORD;
 	if (get_le32(p + MARK_OFF_CRC) != record_crc(p))
 		return MARK_BAD_CRC;
-	if (get_le32(p + MARK_OFF_VERSION) != MARK_VERSION)
+	r->version = get_le32(p + MARK_OFF_VERSION);
+	/* Version 2 exists for kind 3 only. */
+	if (r->version != MARK_VERSION &&
+	    (r->version != MARK_VERSION_CLAIMS || get_le32(p + MARK_OFF_KIND) != MARK_CLAIMS))
 		return MARK_BAD_VERSION;
 	return decode_fields(p, r);
 }

@@ -35,7 +35,22 @@
  * A durability mark says: every listed file was fsynced (and its directory
  * too) before this record was written, and then held exactly size bytes
  * with that crc.  decode() accepts only records that are exactly what
- * encode() makes: reserved bytes zero, padding NUL, counts in range. */
+ * encode() makes: reserved bytes zero, padding NUL, counts in range.
+ *
+ * Version 2 (the expected-state oracle of generated workloads) adds kind
+ * 3, a claims mark, whose entries are typed: entry bytes 24..27 hold a
+ * le32 type (28..31 stay zero), where version 1 has zeros, which is type
+ * 0.  Types:
+ *   0 FILE        the file holds at least size bytes, with that crc (v1)
+ *   1 FILE_EXACT  the same, and its size is exactly size
+ *   2 NAME        path names inode ino (i_generation gen); crc, size zero
+ *   3 NO_NAME     path names nothing; ino, gen, crc and size zero
+ *   4 RELEASE     earlier claims on inode ino (0: none) and on the name
+ *                 path end here; gen, crc and size zero
+ * Kinds 1 and 2 stay version 1 with untyped entries, byte for byte, so
+ * that old readers still read them; kind 3 is version 2 and holds at
+ * least one entry of type 1..4 (a record of FILE entries only is kind 2).
+ * Version 2 with another kind is an unknown version. */
 #ifndef EXT4DA_MARK_H
 #define EXT4DA_MARK_H
 
@@ -43,7 +58,8 @@
 #include <stdint.h>
 
 #define MARK_MAGIC "E4DAMARK"
-#define MARK_VERSION 1u
+#define MARK_VERSION 1u		/* kinds 1 and 2, untyped entries */
+#define MARK_VERSION_CLAIMS 2u	/* adds kind 3 and entry types */
 #define MARK_AREA_SIZE (1024u * 1024u)
 #define MARK_RECORD_SIZE 4096u
 #define MARK_SLOTS (MARK_AREA_SIZE / MARK_RECORD_SIZE)
@@ -77,15 +93,31 @@ enum {
 	MARK_ENTRY_OFF_CRC = 12,
 	MARK_ENTRY_OFF_SIZE = 16,
 	MARK_ENTRY_OFF_RESERVED = 24,
+	MARK_ENTRY_OFF_TYPE = 24,	/* version 2 */
+	MARK_ENTRY_OFF_RESERVED2 = 28,
 	MARK_ENTRY_OFF_PATH = 32,
 };
 
 enum mark_kind {
 	MARK_PLAIN = 1,
 	MARK_DURABLE = 2,
+	MARK_CLAIMS = 3,	/* version 2 */
 };
 
+enum mark_entry_type {
+	ME_FILE = 0,
+	ME_FILE_EXACT = 1,
+	ME_NAME = 2,
+	ME_NO_NAME = 3,
+	ME_RELEASE = 4,
+	ME_NTYPES
+};
+
+/* "durable", "synced", "name", "absent", "release": as --dump prints them. */
+const char *mark_entry_type_name(enum mark_entry_type t);
+
 struct mark_entry {
+	enum mark_entry_type type;
 	uint64_t ino;
 	uint32_t gen;		/* i_generation */
 	uint32_t crc;		/* crc32c_std of the bytes [0, size) */
@@ -94,6 +126,7 @@ struct mark_entry {
 };
 
 struct mark_record {
+	uint32_t version;	/* decode() fills it; encode() chooses it */
 	uint64_t seq;
 	enum mark_kind kind;
 	uint64_t time_ns;

@@ -42,8 +42,7 @@ static size_t mount_root_len(char *abs, uint64_t dev)
 
 /* The path of PATH inside its filesystem: "/dir/file" for /mnt/dir/file
  * when the filesystem is mounted at /mnt. */
-static int fs_relative_path(const char *path, uint64_t dev, char *out, size_t outlen,
-			    struct err *e)
+int fs_relative_path(const char *path, uint64_t dev, char *out, size_t outlen, struct err *e)
 {
 	char *abs = realpath(path, NULL);
 	const char *rel;

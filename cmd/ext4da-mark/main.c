@@ -18,13 +18,25 @@ const char *argp_program_bug_address = PACKAGE_BUGREPORT;
 
 #define DEFAULT_DEVICE "/dev/vda"
 
-enum { OPT_SEQ = 256, OPT_DUMP };
+enum { OPT_SEQ = 256, OPT_DUMP, OPT_SYNCED, OPT_NAMES, OPT_ABSENT, OPT_RELEASE };
+
+/* Claim options per mark; each --names may expand to many entries, and the
+ * entries go into as many records as they need. */
+#define MAX_CLAIM_ARGS 64
 
 static const struct argp_option options[] = {
 	{ "device", 'd', "DEV", 0, "The device whose last MiB is the mark area (default "
 				   DEFAULT_DEVICE ")", 0 },
 	{ "durable", 'D', "PATH", 0, "fsync PATH and its directory, and record its inode, "
 				     "size and crc32c in the mark (up to 15 times)", 0 },
+	{ "synced", OPT_SYNCED, "PATH", 0, "Record PATH's inode, exact size and crc32c as made "
+					   "durable by the workload's own sync; sync nothing", 0 },
+	{ "names", OPT_NAMES, "DIR", 0, "Record every name in directory DIR and its inode, as "
+					"made durable by the workload's own sync; sync nothing", 0 },
+	{ "absent", OPT_ABSENT, "PATH", 0, "Record that the name PATH does not exist, as made "
+					   "durable by the workload's own sync", 0 },
+	{ "release", OPT_RELEASE, "PATH", 0, "End the earlier claims on PATH's inode and on the "
+					     "name PATH (before the workload changes them)", 0 },
 	{ "seq", OPT_SEQ, "N", 0, "Use sequence number N (default: one more than the "
 				  "highest in the area)", 0 },
 	{ "dump", OPT_DUMP, 0, 0, "List the valid records of the mark area and write nothing", 0 },
@@ -38,6 +50,11 @@ struct mark_cmd {
 	const char *name;
 	const char *durable[MARK_MAX_ENTRIES];
 	unsigned ndurable;
+	struct claim_arg {
+		enum mark_entry_type type;
+		const char *path;
+	} claims[MAX_CLAIM_ARGS];
+	unsigned nclaims;
 	uint64_t seq;		/* 0: next in the area */
 	int dump;
 	const char *positional;
@@ -53,12 +70,25 @@ static void add_durable(struct argp_state *state, struct mark_cmd *cmd, const ch
 	cmd->durable[cmd->ndurable++] = path;
 }
 
+static void add_claim(struct argp_state *state, struct mark_cmd *cmd, enum mark_entry_type t,
+		      const char *path)
+{
+	if (cmd->nclaims == MAX_CLAIM_ARGS)
+		argp_error(state, "at most %u --synced, --names, --absent and --release per mark",
+			   MAX_CLAIM_ARGS);
+	if (!*path)
+		argp_error(state, "--%s: empty path", t == ME_FILE_EXACT ? "synced" :
+			   t == ME_NAME ? "names" : t == ME_NO_NAME ? "absent" : "release");
+	cmd->claims[cmd->nclaims].type = t;
+	cmd->claims[cmd->nclaims++].path = path;
+}
+
 /* In --dump mode the one positional argument is DEV; otherwise NAME. */
 static void check_args(struct argp_state *state, struct mark_cmd *cmd)
 {
 	if (cmd->dump) {
-		if (cmd->ndurable || cmd->seq)
-			argp_error(state, "--dump writes nothing: drop --durable and --seq");
+		if (cmd->ndurable || cmd->seq || cmd->nclaims)
+			argp_error(state, "--dump writes nothing: drop --durable, the claims and --seq");
 		if (cmd->positional)
 			cmd->device = cmd->positional;
 		return;
@@ -78,6 +108,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'd': cmd->device = arg; break;
 	case 'D': add_durable(state, cmd, arg); break;
+	case OPT_SYNCED: add_claim(state, cmd, ME_FILE_EXACT, arg); break;
+	case OPT_NAMES: add_claim(state, cmd, ME_NAME, arg); break;
+	case OPT_ABSENT: add_claim(state, cmd, ME_NO_NAME, arg); break;
+	case OPT_RELEASE: add_claim(state, cmd, ME_RELEASE, arg); break;
 	case 'q': cmd->cli.quiet = 1; break;
 	case OPT_DUMP: cmd->dump = 1; break;
 	case OPT_SEQ:
@@ -102,8 +136,11 @@ static const struct argp argp = {
 	"Put a mark into the block-write log of a recorded workload, by writing a "
 	"record into the mark area (the last MiB) of the device.\v"
 	"With --durable, the mark also says which files fsync made durable, and "
-	"what they held: ext4da-crash checks them at every later crash point. The "
-	"record is written with O_DIRECT|O_DSYNC into slot SEQ % 256 of the area, "
+	"what they held: ext4da-crash checks them at every later crash point. "
+	"--synced, --names, --absent and --release record, without syncing, what the "
+	"workload's own persistence point guaranteed (a claims mark, format version "
+	"2); more than 15 entries take several records, with consecutive sequence "
+	"numbers and the same NAME. The record is written with O_DIRECT|O_DSYNC into slot SEQ % 256 of the area, "
 	"and never anywhere else. Exit status: 0 done, 4 --dump found damaged "
 	"records, 8 operational error, 16 usage error.",
 	NULL, NULL, NULL
@@ -113,7 +150,29 @@ static const struct argp argp = {
 
 static const char *kind_name(enum mark_kind k)
 {
-	return k == MARK_DURABLE ? "durable" : "plain";
+	return k == MARK_DURABLE ? "durable" : k == MARK_CLAIMS ? "claims" : "plain";
+}
+
+static void print_entry(const struct mark_entry *m)
+{
+	const char *t = mark_entry_type_name(m->type);
+
+	switch (m->type) {
+	case ME_FILE:
+	case ME_FILE_EXACT:
+		printf("  %s %s ino=%llu igen=%u size=%llu crc=0x%08x\n", t, m->path,
+		       (unsigned long long)m->ino, m->gen, (unsigned long long)m->size, m->crc);
+		break;
+	case ME_NAME:
+		printf("  %s %s ino=%llu igen=%u\n", t, m->path, (unsigned long long)m->ino, m->gen);
+		break;
+	case ME_RELEASE:
+		printf("  %s %s ino=%llu\n", t, m->path, (unsigned long long)m->ino);
+		break;
+	default:
+		printf("  %s %s\n", t, m->path);
+		break;
+	}
 }
 
 static void print_record(const struct mark_device *d, uint32_t slot, const struct mark_record *r)
@@ -123,12 +182,8 @@ static void print_record(const struct mark_device *d, uint32_t slot, const struc
 	       (unsigned long long)mark_slot_offset(&d->area, slot), kind_name(r->kind),
 	       r->nentries, (unsigned long long)(r->time_ns / 1000000000ULL),
 	       (unsigned long long)(r->time_ns % 1000000000ULL));
-	for (uint32_t i = 0; i < r->nentries; i++) {
-		const struct mark_entry *m = &r->entries[i];
-
-		printf("  durable %s ino=%llu igen=%u size=%llu crc=0x%08x\n", m->path,
-		       (unsigned long long)m->ino, m->gen, (unsigned long long)m->size, m->crc);
-	}
+	for (uint32_t i = 0; i < r->nentries; i++)
+		print_entry(&r->entries[i]);
 }
 
 /* --- the area ------------------------------------------------------------------- */
@@ -229,34 +284,54 @@ static int next_seq(const struct mark_cmd *cmd, const struct mark_device *d, uin
 	return 0;
 }
 
-/* Sync and describe every --durable file; the failing one is *input. */
-static int collect_durable(const struct mark_cmd *cmd, struct mark_record *r,
-			   const char **input, struct err *e)
+/* Sync and describe every --durable file, then the claims (which sync
+ * nothing), all into one list; the failing one is *input. */
+static int collect_entries(const struct mark_cmd *cmd, struct claims *all, const char **input,
+			   struct err *e)
 {
 	for (unsigned i = 0; i < cmd->ndurable; i++) {
+		struct mark_entry m;
+
 		*input = cmd->durable[i];
-		if (durable_entry(cmd->durable[i], &r->entries[i], e))
+		if (durable_entry(cmd->durable[i], &m, e) || claims_add_entry(all, &m, e))
 			return -1;
 	}
-	r->nentries = cmd->ndurable;
-	r->kind = cmd->ndurable ? MARK_DURABLE : MARK_PLAIN;
+	for (unsigned i = 0; i < cmd->nclaims; i++) {
+		*input = cmd->claims[i].path;
+		if (claims_add(all, cmd->claims[i].type, cmd->claims[i].path, e))
+			return -1;
+	}
 	return 0;
 }
 
-static int write_mark(const struct mark_cmd *cmd, struct mark_device *d, struct mark_record *r,
-		      const char **input, struct err *e)
+/* Record k of a mark: entries [15k, 15k + 15) of the list, as kind 2 when
+ * version 1 can say it, kind 3 otherwise. */
+static void fill_record(const struct mark_cmd *cmd, const struct claims *all, size_t k,
+			uint64_t seq, uint64_t time_ns, struct mark_record *r)
 {
-	uint8_t *buf;
+	size_t from = k * MARK_MAX_ENTRIES, n = all->n - from;
+
+	memset(r, 0, sizeof(*r));
+	if (n > MARK_MAX_ENTRIES)
+		n = MARK_MAX_ENTRIES;
+	r->seq = seq;
+	r->time_ns = time_ns;
+	snprintf(r->name, sizeof(r->name), "%s", cmd->name);
+	r->nentries = (uint32_t)n;
+	r->kind = n ? MARK_DURABLE : MARK_PLAIN;
+	for (size_t i = 0; i < n; i++) {
+		r->entries[i] = all->v[from + i];
+		if (r->entries[i].type != ME_FILE)
+			r->kind = MARK_CLAIMS;
+	}
+}
+
+static int write_record(const struct mark_cmd *cmd, struct mark_device *d,
+			const struct mark_record *r, struct err *e)
+{
+	uint8_t *buf = aligned_alloc_zero(MARK_RECORD_SIZE);
 	int rc;
 
-	if (device_check_fs(d, e) || collect_durable(cmd, r, input, e))
-		return -1;
-	*input = cmd->device;
-	if (next_seq(cmd, d, &r->seq, e))
-		return -1;
-	snprintf(r->name, sizeof(r->name), "%s", cmd->name);
-	r->time_ns = now_ns();
-	buf = aligned_alloc_zero(MARK_RECORD_SIZE);
 	if (!buf)
 		return guest_fail(e, EXIT_OPERATIONAL, "out of memory");
 	if (mark_record_encode(r, buf) != MARK_OK) {
@@ -265,29 +340,49 @@ static int write_mark(const struct mark_cmd *cmd, struct mark_device *d, struct 
 	}
 	rc = device_write_record(d, mark_slot_of(r->seq), buf, &cmd->cli, e);
 	free(buf);
+	if (rc == 0 && !cmd->cli.quiet) {
+		print_record(d, mark_slot_of(r->seq), r);
+		fflush(stdout);
+	}
+	return rc;
+}
+
+static int write_mark(const struct mark_cmd *cmd, struct mark_device *d, struct claims *all,
+		      const char **input, struct err *e)
+{
+	struct mark_record *r = calloc(1, sizeof(*r));
+	size_t nrec = all->n ? (all->n + MARK_MAX_ENTRIES - 1) / MARK_MAX_ENTRIES : 1;
+	uint64_t seq = 0, t = now_ns();
+	int rc = 0;
+
+	if (!r)
+		return guest_fail(e, EXIT_OPERATIONAL, "out of memory");
+	*input = cmd->device;
+	if (next_seq(cmd, d, &seq, e))
+		rc = -1;
+	else if (seq > UINT64_MAX - nrec)
+		rc = guest_fail(e, EXIT_OPERATIONAL, "the mark area's sequence numbers are used up");
+	for (size_t k = 0; k < nrec && rc == 0; k++) {
+		fill_record(cmd, all, k, seq + k, t, r);
+		rc = write_record(cmd, d, r, e);
+	}
+	free(r);
 	return rc;
 }
 
 static int do_mark(const struct mark_cmd *cmd, const char **input, struct err *e)
 {
-	struct mark_record *r = calloc(1, sizeof(*r));
+	struct claims all = { 0 };
 	struct mark_device d;
 	int rc;
 
-	if (!r)
-		return guest_fail(e, EXIT_OPERATIONAL, "out of memory");
 	*input = cmd->device;
-	if (device_open(&d, cmd->device, 1, e)) {
-		free(r);
+	if (device_open(&d, cmd->device, 1, e))
 		return -1;
-	}
-	rc = write_mark(cmd, &d, r, input, e);
+	rc = device_check_fs(&d, e) || collect_entries(cmd, &all, input, e) ||
+	     write_mark(cmd, &d, &all, input, e);
 	device_close(&d);
-	if (rc == 0 && !cmd->cli.quiet) {
-		print_record(&d, mark_slot_of(r->seq), r);
-		fflush(stdout);
-	}
-	free(r);
+	claims_free(&all);
 	return rc ? -1 : EXIT_CLEAN;
 }
 

@@ -37,4 +37,23 @@ int device_write_record(struct mark_device *d, uint32_t slot, const void *rec,
  * no file: *input is set to PATH. */
 int durable_entry(const char *path, struct mark_entry *m, struct err *e);
 
+/* The path of PATH (which must exist) inside its filesystem, whose
+ * device is dev: "/dir/file" for /mnt/dir/file when it is mounted at /mnt. */
+int fs_relative_path(const char *path, uint64_t dev, char *out, size_t outlen, struct err *e);
+
+/* claims.c: what a workload's own persistence point made durable, recorded
+ * without syncing anything (version 2 entries, see lib/mark.h). */
+struct claims {
+	struct mark_entry *v;
+	size_t n, cap;
+};
+
+/* Append the entries one option makes: --synced PATH (ME_FILE_EXACT),
+ * --names DIR (an ME_NAME per entry of DIR), --absent PATH (ME_NO_NAME),
+ * --release PATH (ME_RELEASE).  The error names no file. */
+int claims_add(struct claims *c, enum mark_entry_type type, const char *path, struct err *e);
+void claims_free(struct claims *c);
+/* Append a ready entry (a --durable one). */
+int claims_add_entry(struct claims *c, const struct mark_entry *m, struct err *e);
+
 #endif

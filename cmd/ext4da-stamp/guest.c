@@ -86,7 +86,7 @@ int parse_size(const char *s, uint64_t max, uint64_t *out)
 
 /* ext4, ext2/3, xfs and btrfs answer FS_IOC_GETVERSION; tmpfs and others
  * do not, and their files are stamped with generation 0. */
-static int file_generation(int fd, uint32_t *gen, struct err *e)
+int file_generation(int fd, uint32_t *gen, struct err *e)
 {
 	int v = 0;
 

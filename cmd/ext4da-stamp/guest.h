@@ -34,6 +34,9 @@ struct file_id {
  * not name the file: cli_fail() puts the input in front. */
 int file_identify(int fd, struct file_id *id, struct err *e);
 
+/* FS_IOC_GETVERSION of any open file (0 where the fs has none). */
+int file_generation(int fd, uint32_t *gen, struct err *e);
+
 /* The size of an open regular file or block device. */
 int fd_size(int fd, uint64_t *size, struct err *e);
 

@@ -16,12 +16,20 @@
 const char *argp_program_version = "ext4da-stamp " PACKAGE_VERSION;
 const char *argp_program_bug_address = PACKAGE_BUGREPORT;
 
-enum { OPT_FSYNC = 256, OPT_FDATASYNC };
+enum { OPT_FSYNC = 256, OPT_FDATASYNC, OPT_SYNC_RANGE, OPT_DIRECT, OPT_MMAP, OPT_FALLOCATE };
 
 static const struct argp_option options[] = {
 	{ "fsync", OPT_FSYNC, 0, 0, "Call fsync on the file after writing (and, for "
 				    "rename-over, on the directory after the rename)", 0 },
 	{ "fdatasync", OPT_FDATASYNC, 0, 0, "Call fdatasync on the file after writing", 0 },
+	{ "sync-range", OPT_SYNC_RANGE, 0, 0, "Call sync_file_range on the whole file after "
+					      "writing (writes the pages, guarantees nothing)", 0 },
+	{ "direct", OPT_DIRECT, 0, 0, "Write with O_DIRECT (create, overwrite, append, "
+				      "rename-over)", 0 },
+	{ "mmap", OPT_MMAP, 0, 0, "overwrite: store the stamps through a shared mapping, then "
+				  "msync(MS_SYNC); the range must lie inside the file", 0 },
+	{ "fallocate", OPT_FALLOCATE, "MODE", 0, "overwrite: instead of stamps, fallocate the "
+						 "range: keep-size, punch or zero", 0 },
 	{ "gen", 'g', "N", 0, "Write generation N in the stamps (default: from --seed, "
 			      "else the clock)", 0 },
 	{ "seed", 's', "N", 0, "Derive the write generation from N, for repeatable runs", 0 },
@@ -78,7 +86,7 @@ static void parse_sectors(struct argp_state *state, const char *what, const char
 static void set_sync(struct argp_state *state, struct stamp_cmd *cmd, enum sync_mode m)
 {
 	if (cmd->sync != SYNC_NONE && cmd->sync != m)
-		argp_error(state, "--fsync and --fdatasync do not go together");
+		argp_error(state, "give one of --fsync, --fdatasync and --sync-range");
 	cmd->sync = m;
 }
 
@@ -144,8 +152,28 @@ static void check_operands(struct argp_state *state, struct parse_state *ps)
 	}
 }
 
+/* The new ways of writing apply to some operations only. */
+static void check_write_modes(struct argp_state *state, const struct stamp_cmd *cmd)
+{
+	if (cmd->via != VIA_WRITE && cmd->op != OP_OVERWRITE)
+		argp_error(state, "--mmap and --fallocate apply to overwrite only");
+	if (cmd->direct && cmd->via != VIA_WRITE)
+		argp_error(state, "--direct does not go with --mmap or --fallocate");
+	if (cmd->direct && cmd->op != OP_CREATE && cmd->op != OP_OVERWRITE &&
+	    cmd->op != OP_APPEND && cmd->op != OP_RENAME_OVER)
+		argp_error(state, "--direct applies to create, overwrite, append and rename-over");
+}
+
+static void set_via(struct argp_state *state, struct stamp_cmd *cmd, enum write_via v)
+{
+	if (cmd->via != VIA_WRITE && cmd->via != v)
+		argp_error(state, "give one of --mmap and --fallocate");
+	cmd->via = v;
+}
+
 static void check_options(struct argp_state *state, struct parse_state *ps)
 {
+	check_write_modes(state, ps->cmd);
 	if (ps->cmd->op == OP_VERIFY &&
 	    (ps->cmd->sync != SYNC_NONE || ps->has_gen || ps->has_seed))
 		argp_error(state, "verify writes nothing: drop --fsync, --fdatasync, --gen and --seed");
@@ -160,6 +188,17 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case OPT_FSYNC: set_sync(state, ps->cmd, SYNC_FSYNC); break;
 	case OPT_FDATASYNC: set_sync(state, ps->cmd, SYNC_FDATASYNC); break;
+	case OPT_SYNC_RANGE: set_sync(state, ps->cmd, SYNC_RANGE); break;
+	case OPT_DIRECT: ps->cmd->direct = 1; break;
+	case OPT_MMAP: set_via(state, ps->cmd, VIA_MMAP); break;
+	case OPT_FALLOCATE: {
+		enum write_via v;
+
+		if (parse_falloc_mode(arg, &v))
+			argp_error(state, "--fallocate: '%s' is not keep-size, punch or zero", arg);
+		set_via(state, ps->cmd, v);
+		break;
+	}
 	case 'q': ps->cmd->cli.quiet = 1; break;
 	case 'g':
 		if (parse_u64(arg, &ps->gen))
@@ -198,7 +237,8 @@ static const struct argp argp = {
 	"OFFSET and LEN are byte counts, multiples of 512, with an optional suffix "
 	"K, M, G or T (powers of 1024). Exit status: 0 done (verify: every sector is "
 	"zeros or this file's stamp), 4 verify found bad sectors, 8 operational "
-	"error, 16 usage error.",
+	"error, 16 usage error. overwrite with LEN 0 writes nothing and only syncs as "
+	"asked.",
 	NULL, NULL, NULL
 };
 

@@ -10,7 +10,12 @@
 enum stamp_op { OP_NONE, OP_CREATE, OP_OVERWRITE, OP_APPEND, OP_TRUNCATE, OP_RENAME_OVER, OP_VERIFY,
 		OP_POISON };
 
-enum sync_mode { SYNC_NONE, SYNC_FSYNC, SYNC_FDATASYNC };
+enum sync_mode { SYNC_NONE, SYNC_FSYNC, SYNC_FDATASYNC, SYNC_RANGE };
+
+/* How overwrite fills its range: stamps through write(2) (the default),
+ * stamps through a shared mapping and msync, or fallocate(2) instead of
+ * data. */
+enum write_via { VIA_WRITE, VIA_MMAP, VIA_KEEP_SIZE, VIA_PUNCH, VIA_ZERO };
 
 struct stamp_cmd {
 	struct cli cli;
@@ -23,6 +28,8 @@ struct stamp_cmd {
 	int has_size;		/* rename-over: SIZE given */
 	int has_range;		/* poison: OFFSET and LEN given */
 	enum sync_mode sync;
+	int direct;		/* O_DIRECT writes */
+	enum write_via via;	/* overwrite only */
 	uint64_t write_gen;	/* from --gen, --seed or the clock */
 };
 
@@ -37,5 +44,12 @@ int op_poison(const struct stamp_cmd *c, const char **input, struct err *e);
 int op_verify(const struct stamp_cmd *c, const char **input, struct err *e);
 
 const char *sync_mode_name(enum sync_mode m);
+
+/* extra.c: overwrite by mmap or fallocate, and sync_file_range. */
+int op_overwrite_via(const struct stamp_cmd *c, const char **input, struct err *e);
+int sync_range(int fd);
+const char *write_via_name(enum write_via v);
+/* Parse --fallocate MODE; -1 if unknown. */
+int parse_falloc_mode(const char *s, enum write_via *v);
 
 #endif
