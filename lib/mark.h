@@ -1,4 +1,4 @@
-/* mark.h: durability marks (SPEC section 7).  A guest cannot send dm-style
+/* mark.h: durability marks (doc/design.md §2, ext4da(7)).  A guest cannot send dm-style
  * marks through qemu, so ext4da-mark writes a 4096-byte record into the
  * mark area at the end of the device, and ext4da-crash recognises those
  * writes in the block-write log.

@@ -1,7 +1,7 @@
 /* stale.c: the data scan.  A written block inside i_size must hold what
  * the file wrote: zeros, data that is not ours, or this inode's own stamps
  * at this offset.  The device's poison (never written) or another file's
- * stamp means the extent map points at stale data (SPEC section 7). */
+ * stamp means the extent map points at stale data (doc/design.md §2, ext4da(7)). */
 #include <stdio.h>
 #include <string.h>
 

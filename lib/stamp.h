@@ -1,4 +1,4 @@
-/* stamp.h: the poison and stamp sector formats of SPEC section 7, and the
+/* stamp.h: the poison and stamp sector formats of ext4da(7) (doc/design.md §2), and the
  * classifier that tells, for one 512-byte sector of a file, whether it holds
  * what that file wrote (ZERO, STAMP_OK), something stale (POISON,
  * FOREIGN_STAMP), a damaged stamp (CORRUPT_STAMP) or data that is not ours

@@ -3,7 +3,7 @@
 # background (ext4da-stamp append, CHUNK_KB at a time, STREAM_MB in all)
 # while the foreground overwrites a small file in place and fsyncs it, again
 # and again, timing each step.  It measures the fsync latency a small file
-# pays while another file streams: the data=ordered penalty (SPEC section 8).
+# pays while another file streams: the data=ordered penalty (doc/design.md §1).
 #
 # Console lines (the campaign's perf harness parses them):
 #   FSYNC-IDLE-US n      overwrite 4 KiB + fsync, nothing streaming
