@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # ext4da-check's chrome and bad input: help, version, usage errors, one-line
 # errors with exit 8 and no write on bad input, quiet, JSON and progress
 # output, the data scan, --repair with its undo file, the man page and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # ext4da-check's LEAKED and UNMARKED blocks against e2fsck (issue point 4).
 # On real crashed images and on fault-injected ones, the blocks ext4da-check
 # calls LEAKED must be exactly e2fsck's "-" block bitmap differences (set in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # ext4da-check, one finding class at a time (issue point 1): each scripted
 # image (tests/fixtures/mkfaulty) must trigger exactly its finding, at its
 # exact location (group, block range, inode, logical range), and no other

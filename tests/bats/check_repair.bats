@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # ext4da-check --repair (issue point 6): it frees LEAKED blocks and fixes
 # group counts, always keeping an undo file (default IMAGE.ext4da-undo, or
 # --undo FILE).  Afterwards e2fsck -fn is clean and ext4da-check finds no

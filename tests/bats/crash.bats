@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # ext4da-crash on real and hand-made write logs (issue 4, points 2-6):
 # materialised states against an independent replay (logdump --apply), the
 # crash point modes, reordering (exhaustive and sampled, reproducible from the

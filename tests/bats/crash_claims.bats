@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # The expected-state oracle (issue 12, point 2): generated workloads record,
 # after each persistence point, what it guarantees (claims marks: a file's
 # data and exact size, a directory's names, everything after sync), and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # ext4da-crash's chrome and bad input (issue 4, point 8): help, version,
 # usage errors (exit 16), one-line errors with exit 8 and nothing written on
 # bad input, --materialize's refusals, JSON Lines that parse, progress only

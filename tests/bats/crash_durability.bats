@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # The durability oracle of ext4da-crash: ext4da-mark records, in the mark
 # area at the end of the device, which files fsync made durable; at every
 # crash point after the record, each must be there, whole.

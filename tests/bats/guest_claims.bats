@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # What the guest helpers gained for generated workloads (issue 12):
 # ext4da-stamp's --direct, --mmap, --fallocate MODE and --sync-range on a
 # loop-mounted ext4, and ext4da-mark's claims (--synced, --names,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # The guest helpers ext4da-stamp and ext4da-mark (SPEC section 7): stamped
 # writes on a loop-mounted ext4 verify clean, stale data (the device's
 # poison, another file's stamp) is caught and located, marks land in the

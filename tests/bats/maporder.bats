@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # tests/tools/maporder, the map-after-data checker of the deferred_map
 # proof: on a log whose disk wrote every data block before the journal
 # commit that maps it, no flush state maps a block before its data; on a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # ext4da-replay on a real crashed image: list, dry run, replay to a new file.
 
 load helpers

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # ext4da-replay's chrome and bad input: help, version, usage errors, one-line
 # errors with exit 8 and no write on bad input, clean and idempotent runs,
 # undo, JSON, quiet and verbose output, the man pages and the completion.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # ext4da-replay against e2fsck 1.47 on real crashed images (SPEC section 3,
 # "Equivalence"): for a matrix of mkfs features and mount options, several
 # seeds each, `ext4da-replay --output` must give the image that

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # ext4da-replay on synthetic journals written by jforge (tests/tools/jforge.c):
 # every on-disk format variant. Each result must equal e2fsck -E journal_only's
 # (imgcmp) and hold the expected bytes at the logged blocks.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # ext4da-replay --upto TID (SPEC section 3): "replay only transactions up to
 # TID, revokes included, to get the image as a crash right after TID's
 # commit left it".  The reference for each TID of a real crashed image is

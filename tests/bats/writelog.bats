@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images and logs on loop-mounted filesystems
 # The write-log reader (lib/writelog.c, through tests/tools/logdump) on real
 # QEMU blklogwrites logs from tests/fixtures/mkqemulog: entries, payloads and
 # a byte-exact replay against what qemu-io wrote, the stale super of an
