@@ -30,7 +30,14 @@ static void stale_finding(struct audit_ctx *a, uint32_t ino, uint64_t lblk, uint
 			 (unsigned long long)d->stamp.file_offset);
 		break;
 	default:
-		snprintf(f.detail, sizeof(f.detail), "holds a damaged stamp or torn poison");
+		/* Poison from another generator: the magic and this very sector's
+		 * number, other fill words.  Still never written. */
+		if (d->poison && d->sector_no == pblk * (a->fs->blocksize / SECTOR_SIZE) + bs->first_bad)
+			snprintf(f.detail, sizeof(f.detail),
+				 "never written: holds poison (sector %llu) whose fill words differ "
+				 "from ext4da's", (unsigned long long)d->sector_no);
+		else
+			snprintf(f.detail, sizeof(f.detail), "holds a damaged stamp or torn poison");
 		break;
 	}
 	add_finding(a, &f);

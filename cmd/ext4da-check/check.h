@@ -4,6 +4,7 @@
 
 #include "lib/audit.h"
 #include "lib/cli.h"
+#include "lib/datascan.h"
 #include "lib/view.h"
 
 struct check_cmd {
@@ -12,7 +13,7 @@ struct check_cmd {
 	const char *journal_path;
 	const char *undo;
 	int no_replay;
-	int data;		/* 1 on, 0 off, -1 automatic (when the image carries poison) */
+	struct datascan data;	/* forced 1 --data, 0 --no-data, -1 when the image carries poison */
 	int repair;
 	uint64_t superblock;	/* --superblock N, 0 if not given */
 };

@@ -44,8 +44,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case OPT_NO_REPLAY: cmd->no_replay = 1; break;
-	case 'd': cmd->data = 1; break;
-	case OPT_NO_DATA: cmd->data = 0; break;
+	case 'd': cmd->data.forced = 1; break;
+	case OPT_NO_DATA: cmd->data.forced = 0; break;
 	case 'r': cmd->repair = 1; break;
 	case 'u': cmd->undo = arg; break;
 	case 'j': cmd->journal_path = arg; break;
@@ -94,26 +94,25 @@ static const struct argp argp = {
 int repair_image(const struct check_cmd *cmd, const struct findings *f,
 		 const struct audit_stats *st, char *undo_used, size_t len, struct err *e);
 
-/* Poisoned devices write E4DAPOIS at every sector; sample free blocks. */
-static int carries_poison(ext2_filsys fs)
+/* A recorded device was poisoned before mkfs, and its free blocks still
+ * are: sample the first sector of free blocks across the filesystem. */
+static void sample_free_blocks(ext2_filsys fs, struct datascan *d)
 {
 	uint64_t total = ext2fs_blocks_count(fs->super), step = total / 64 + 1;
+	uint64_t per_block = fs->blocksize / 512;
 	uint8_t *buf = malloc(fs->blocksize);
-	int found = 0;
 
 	if (!buf)
-		return 0;
-	for (uint64_t b = fs->super->s_first_data_block; b < total && !found; b += step) {
+		return;
+	for (uint64_t b = fs->super->s_first_data_block; b < total; b += step) {
 		blk64_t free_blk;
 
 		if (ext2fs_find_first_zero_block_bitmap2(fs->block_map, b, total - 1, &free_blk))
 			break;
-		if (io_channel_read_blk64(fs->io, free_blk, 1, buf) == 0 &&
-		    memcmp(buf, "E4DAPOIS", 8) == 0)
-			found = 1;
+		if (io_channel_read_blk64(fs->io, free_blk, 1, buf) == 0)
+			datascan_sample(d, buf, free_blk * per_block);
 	}
 	free(buf);
-	return found;
 }
 
 static void report_progress(void *ctx, uint64_t done, uint64_t total)
@@ -129,13 +128,14 @@ static int run_audit(struct check_cmd *cmd, struct view *v, struct findings *f,
 	struct progress prog;
 	int rc;
 
-	if (cmd->data < 0) {
-		if (ext2fs_read_block_bitmap(v->fs))
-			cmd->data = 0;
-		else
-			cmd->data = carries_poison(v->fs);
-	}
-	ao.data_scan = cmd->data;
+	char warning[300];
+
+	if (cmd->data.forced != 0 && ext2fs_read_block_bitmap(v->fs) == 0)
+		sample_free_blocks(v->fs, &cmd->data);
+	datascan_fill_warning(&cmd->data, warning, sizeof(warning));
+	if (warning[0] && !cmd->cli.quiet)
+		cli_warn(&cmd->cli, cmd->image, "%s", warning);
+	ao.data_scan = datascan_on(&cmd->data);
 	ao.keep_owner_map = cmd->repair;
 	ao.desc_damage = v->desc_damage;
 	progress_start(&prog, &cmd->cli, "inodes", v->fs->super->s_inodes_count);
@@ -209,7 +209,8 @@ static void journal_findings(const struct view *v, struct findings *f)
 
 int main(int argc, char **argv)
 {
-	struct check_cmd cmd = { .cli = { .tool = "ext4da-check", .progress = -1 }, .data = -1 };
+	struct check_cmd cmd = { .cli = { .tool = "ext4da-check", .progress = -1 },
+				 .data = { .forced = -1 } };
 	struct view_opts vo = { 0 };
 	struct findings f = { 0 };
 	struct audit_stats st;

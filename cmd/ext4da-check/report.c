@@ -79,6 +79,7 @@ static void report_json(const struct check_cmd *cmd, const struct view *v,
 {
 	json_object *root = json_object_new_object(), *arr = json_object_new_array();
 	json_object *counts = json_object_new_object();
+	char why[300];
 
 	json_object_object_add(root, "schema", json_object_new_string("ext4da-check/1"));
 	json_object_object_add(root, "image", json_object_new_string(cmd->image));
@@ -86,7 +87,11 @@ static void report_json(const struct check_cmd *cmd, const struct view *v,
 	json_object_object_add(root, "journal_needed_recovery", json_object_new_boolean(v->needed_recovery));
 	json_object_object_add(root, "replayed_transactions",
 			       json_object_new_int64(v->replayed ? (int64_t)v->result.transactions : 0));
-	json_object_object_add(root, "data_scan", json_object_new_boolean(cmd->data > 0));
+	datascan_describe(&cmd->data, "image", why, sizeof(why));
+	json_object_object_add(root, "data_scan", json_object_new_boolean(datascan_on(&cmd->data)));
+	json_object_object_add(root, "data_scan_reason",
+			       json_object_new_string(datascan_reason_name(datascan_reason(&cmd->data))));
+	json_object_object_add(root, "data_scan_detail", json_object_new_string(why));
 	for (int c = 0; c < F_NCODES; c++)
 		json_object_object_add(counts, finding_code_name((enum finding_code)c),
 				       json_object_new_int64((int64_t)f->count[c]));
@@ -106,7 +111,7 @@ void print_check_report(const struct check_cmd *cmd, const struct view *v,
 			const struct findings *f, const struct audit_stats *st, int exit_code,
 			const char *repaired)
 {
-	char loc[160];
+	char loc[160], why[300];
 
 	if (cmd->cli.json) {
 		report_json(cmd, v, f, st, exit_code, repaired);
@@ -118,7 +123,9 @@ void print_check_report(const struct check_cmd *cmd, const struct view *v,
 	       state_audited(cmd, v),
 	       v->replayed ? " (journal replayed in memory)" : "",
 	       (unsigned long long)st->inodes_in_use, (unsigned long long)st->owned_blocks,
-	       cmd->data > 0 ? ", data scanned" : "");
+	       datascan_on(&cmd->data) ? ", data scanned" : "");
+	datascan_describe(&cmd->data, "image", why, sizeof(why));
+	printf("data scan %s\n", why);
 	for (int c = 0; c < F_NCODES; c++)
 		if (f->count[c])
 			printf("  %-15s %zu finding(s)\n", finding_code_name((enum finding_code)c),

@@ -6,6 +6,7 @@
 
 #include "lib/cli.h"
 #include "lib/crash.h"
+#include "lib/datascan.h"
 
 /* Failure classes beyond the audit's finding codes. */
 enum { FAIL_UNREADABLE = F_NCODES, FAIL_FSCK, FAIL_DURABILITY, FAIL_NCLASSES };
@@ -25,7 +26,8 @@ struct crash_cmd {
 	const char *materialize_file;
 	unsigned jobs;
 	unsigned shard_k, shard_n;	/* 1-based; 0/0: no sharding */
-	int data;			/* data scan: 1 on, 0 off, -1 if the base carries poison */
+	struct datascan data;		/* forced: 1 --data, 0 --no-data, -1 if the base carries poison */
+	int allow_empty;		/* zero states is not an error */
 	char *plan_args;		/* options that rebuild the same plan, shell-quoted */
 };
 
@@ -38,6 +40,13 @@ struct state_result {
 	size_t count[F_NCODES];		/* error findings per code */
 	int fsck_exit;			/* -1: not run */
 	char note[600];			/* why, for UNREADABLE/DURABILITY */
+	char fsck_output[1024];		/* the end of --fsck-cmd's output when it failed */
+};
+
+/* What the summary says beyond the per-state results. */
+struct campaign_summary {
+	size_t first_bad, last_good;	/* indexes into the results; SIZE_MAX: none */
+	char empty[160];		/* why no state was checked, or "" */
 };
 
 /* run.c */
@@ -50,6 +59,6 @@ const char *fail_class_name(int c);
 void state_json(FILE *out, const struct crash_cmd *cmd, const struct crash_plan *p,
 		const struct state_result *r);
 void print_summary(const struct crash_cmd *cmd, const struct crash_plan *p,
-		   const struct state_result *results, size_t n, size_t first, size_t last);
+		   const struct state_result *results, size_t n, const struct campaign_summary *sum);
 
 #endif

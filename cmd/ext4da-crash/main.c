@@ -9,13 +9,15 @@
 #include <unistd.h>
 
 #include "cmd/ext4da-crash/crash.h"
+#include "lib/interrupt.h"
 
 const char *argp_program_version = "ext4da-crash " PACKAGE_VERSION;
 const char *argp_program_bug_address = PACKAGE_BUGREPORT;
 
 enum {
 	OPT_BASE = 256, OPT_LOG, OPT_POINTS, OPT_REORDER, OPT_MAX_STATES, OPT_SEED, OPT_FAIL_ON,
-	OPT_FSCK_CMD, OPT_MATERIALIZE, OPT_SAVE, OPT_SHARD, OPT_DATA, OPT_NO_DATA
+	OPT_FSCK_CMD, OPT_MATERIALIZE, OPT_SAVE, OPT_SHARD, OPT_DATA, OPT_NO_DATA,
+	OPT_ALLOW_EMPTY
 };
 
 static const struct argp_option options[] = {
@@ -33,6 +35,7 @@ static const struct argp_option options[] = {
 	{ "shard", OPT_SHARD, "K/N", 0, "Evaluate only the K-th of N slices of the states", 0 },
 	{ "data", OPT_DATA, 0, 0, "Scan file data for stale blocks (default: if the base carries poison)", 0 },
 	{ "no-data", OPT_NO_DATA, 0, 0, "Never scan file data", 0 },
+	{ "allow-empty", OPT_ALLOW_EMPTY, 0, 0, "Exit 0, not 4, when no state is checked (no marks, an empty shard)", 0 },
 	{ 0 }
 };
 
@@ -205,8 +208,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (parse_shard(cmd, arg))
 			argp_error(state, "--shard: expected K/N with 1 <= K <= N");
 		break;
-	case OPT_DATA: cmd->data = 1; break;
-	case OPT_NO_DATA: cmd->data = 0; break;
+	case OPT_DATA: cmd->data.forced = 1; break;
+	case OPT_NO_DATA: cmd->data.forced = 0; break;
+	case OPT_ALLOW_EMPTY: cmd->allow_empty = 1; break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s' (use --base and --log)", arg);
 		break;
@@ -233,15 +237,17 @@ static const struct argp argp = {
 	"Check every crash point of a block-write log: each state is the base image "
 	"plus a prefix of the log (and, with --reorder, a subset of the writes still in "
 	"flight), its journal replayed in memory and audited as ext4da-check does.\v"
-	"Exit status: 0 every state passed, 4 some state failed, 8 operational error "
-	"(bad log or base image), 16 usage error.",
+	"Exit status: 0 every state passed, 4 some state failed or no state was checked "
+	"(without --allow-empty), 8 operational error (bad log or base image), 16 usage "
+	"error, 32 interrupted (SIGINT or SIGTERM; temporary files are removed).",
 	children, NULL, NULL
 };
 
 int main(int argc, char **argv)
 {
 	struct crash_cmd cmd = { .cli = { .tool = "ext4da-crash", .progress = -1 },
-				 .fail_mask = ~0U, .jobs = 1, .data = -1 };
+				 .fail_mask = ~0U, .jobs = 1,
+				 .data = { .forced = -1 } };
 	struct err e = { 0 };
 	int code;
 
@@ -253,6 +259,7 @@ int main(int argc, char **argv)
 	if (!cmd.seed_given)
 		cmd.plan.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	build_plan_args(&cmd, points_arg);
+	interrupt_install(cmd.cli.tool, !cmd.cli.quiet);
 	if (cmd.has_materialize) {
 		code = materialize_state(&cmd, cmd.materialize, cmd.materialize_file, 0, &e);
 		if (code == 0 && !cmd.cli.quiet)

@@ -1,4 +1,6 @@
 /* report.c: one JSON line per state, and the campaign summary. */
+#include <string.h>
+
 #include <json-c/json.h>
 
 #include "cmd/ext4da-crash/crash.h"
@@ -32,9 +34,21 @@ void state_json(FILE *out, const struct crash_cmd *cmd, const struct crash_plan 
 	json_object_object_add(o, "failures", fails);
 	json_object_object_add(o, "errors", counts);
 	json_object_object_add(o, "fsck_exit", r->fsck_exit >= 0 ? json_object_new_int(r->fsck_exit) : NULL);
+	json_object_object_add(o, "fsck_output", r->fsck_output[0] ? json_object_new_string(r->fsck_output) : NULL);
 	json_object_object_add(o, "note", r->note[0] ? json_object_new_string(r->note) : NULL);
 	fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
+}
+
+/* Each line of text, behind a prefix. */
+static void print_indented(const char *prefix, const char *text)
+{
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+
+		printf("%s%.*s\n", prefix, (int)n, text);
+		text += n + (text[n] == '\n');
+	}
 }
 
 static void describe_state(const struct crash_plan *p, size_t i, char *buf, size_t len)
@@ -48,11 +62,60 @@ static void describe_state(const struct crash_plan *p, size_t i, char *buf, size
 			 s->nsubset ? " + reordered writes" : "");
 }
 
+static json_object *data_scan_json(const struct crash_cmd *cmd)
+{
+	json_object *o = json_object_new_object();
+	char why[300];
+
+	datascan_describe(&cmd->data, "base image", why, sizeof(why));
+	json_object_object_add(o, "ran", json_object_new_boolean(datascan_on(&cmd->data)));
+	json_object_object_add(o, "reason",
+			       json_object_new_string(datascan_reason_name(datascan_reason(&cmd->data))));
+	json_object_object_add(o, "detail", json_object_new_string(why));
+	json_object_object_add(o, "other_fill_sectors",
+			       json_object_new_int64((int64_t)cmd->data.other_fill));
+	return o;
+}
+
+static const char *verdict(size_t failed, const struct campaign_summary *sum)
+{
+	return failed ? "fail" : sum->empty[0] ? "empty" : "pass";
+}
+
+static void summary_json(const struct crash_cmd *cmd, const struct crash_plan *p,
+			 const struct state_result *res, size_t n, size_t failed,
+			 const size_t *by_class, const struct campaign_summary *sum)
+{
+	json_object *o = json_object_new_object(), *cls = json_object_new_object();
+
+	for (int c = 0; c < FAIL_NCLASSES; c++)
+		if (by_class[c])
+			json_object_object_add(cls, fail_class_name(c), json_object_new_int64((int64_t)by_class[c]));
+	json_object_object_add(o, "schema", json_object_new_string("ext4da-crash/1"));
+	json_object_object_add(o, "type", json_object_new_string("summary"));
+	json_object_object_add(o, "verdict", json_object_new_string(verdict(failed, sum)));
+	json_object_object_add(o, "states", json_object_new_int64((int64_t)n));
+	json_object_object_add(o, "failed", json_object_new_int64((int64_t)failed));
+	json_object_object_add(o, "failures_by_class", cls);
+	/* last_good is the last good state before the first failure: none
+	 * when nothing failed, so that it never reads as a boundary. */
+	json_object_object_add(o, "last_good", sum->first_bad != SIZE_MAX && sum->last_good != SIZE_MAX ?
+			       json_object_new_int64((int64_t)res[sum->last_good].state) : NULL);
+	json_object_object_add(o, "first_bad", sum->first_bad != SIZE_MAX ?
+			       json_object_new_int64((int64_t)res[sum->first_bad].state) : NULL);
+	json_object_object_add(o, "empty", sum->empty[0] ? json_object_new_string(sum->empty) : NULL);
+	json_object_object_add(o, "data_scan", data_scan_json(cmd));
+	json_object_object_add(o, "seed", cmd->plan.reorder ? json_object_new_int64((int64_t)cmd->plan.seed) : NULL);
+	json_object_object_add(o, "sampled_epochs", json_object_new_int64((int64_t)p->sampled_epochs));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
 void print_summary(const struct crash_cmd *cmd, const struct crash_plan *p,
-		   const struct state_result *res, size_t n, size_t first, size_t last)
+		   const struct state_result *res, size_t n, const struct campaign_summary *sum)
 {
 	size_t by_class[FAIL_NCLASSES] = { 0 }, failed = 0;
-	char a[128], b[128];
+	char a[128], why[300];
 
 	for (size_t i = 0; i < n; i++) {
 		failed += res[i].failed;
@@ -60,42 +123,38 @@ void print_summary(const struct crash_cmd *cmd, const struct crash_plan *p,
 			by_class[c] += (res[i].classes >> c) & 1;
 	}
 	if (cmd->cli.json) {
-		json_object *o = json_object_new_object(), *cls = json_object_new_object();
-
-		for (int c = 0; c < FAIL_NCLASSES; c++)
-			if (by_class[c])
-				json_object_object_add(cls, fail_class_name(c), json_object_new_int64((int64_t)by_class[c]));
-		json_object_object_add(o, "schema", json_object_new_string("ext4da-crash/1"));
-		json_object_object_add(o, "type", json_object_new_string("summary"));
-		json_object_object_add(o, "states", json_object_new_int64((int64_t)n));
-		json_object_object_add(o, "failed", json_object_new_int64((int64_t)failed));
-		json_object_object_add(o, "failures_by_class", cls);
-		json_object_object_add(o, "last_good", last != SIZE_MAX ? json_object_new_int64((int64_t)res[last].state) : NULL);
-		json_object_object_add(o, "first_bad", first != SIZE_MAX ? json_object_new_int64((int64_t)res[first].state) : NULL);
-		json_object_object_add(o, "seed", cmd->plan.reorder ? json_object_new_int64((int64_t)cmd->plan.seed) : NULL);
-		json_object_object_add(o, "sampled_epochs", json_object_new_int64((int64_t)p->sampled_epochs));
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
+		summary_json(cmd, p, res, n, failed, by_class, sum);
 		return;
 	}
 	if (cmd->cli.quiet)
 		return;
-	printf("%s: %zu crash state(s), %zu failed\n", cmd->log, n, failed);
+	if (sum->empty[0])
+		printf("%s: no crash state checked: %s\n", cmd->log, sum->empty);
+	else if (!failed)
+		printf("%s: %zu crash state(s), none failed\n", cmd->log, n);
+	else
+		printf("%s: %zu crash state(s), %zu failed\n", cmd->log, n, failed);
+	datascan_describe(&cmd->data, "base image", why, sizeof(why));
+	printf("data scan %s\n", why);
 	for (int c = 0; c < FAIL_NCLASSES; c++)
 		if (by_class[c])
 			printf("  %-15s %zu state(s)\n", fail_class_name(c), by_class[c]);
-	if (last != SIZE_MAX) {
-		describe_state(p, res[last].state, a, sizeof(a));
+	if (sum->first_bad == SIZE_MAX)
+		return;
+	if (sum->last_good != SIZE_MAX) {
+		describe_state(p, res[sum->last_good].state, a, sizeof(a));
 		printf("last good before the first failure: %s\n", a);
+	} else {
+		printf("no good state before the first failure\n");
 	}
-	if (first != SIZE_MAX) {
-		describe_state(p, res[first].state, b, sizeof(b));
-		printf("first bad: %s\n", b);
-	}
+	describe_state(p, res[sum->first_bad].state, a, sizeof(a));
+	printf("first bad: %s\n", a);
 	if (cmd->cli.verbose)
 		for (size_t i = 0; i < n; i++)
 			if (res[i].failed) {
 				describe_state(p, res[i].state, a, sizeof(a));
 				printf("  FAIL %s%s%s\n", a, res[i].note[0] ? ": " : "", res[i].note);
+				if (res[i].fsck_output[0])
+					print_indented("    fsck: ", res[i].fsck_output);
 			}
 }

@@ -17,6 +17,7 @@
 #include "cmd/ext4da-crash/crash.h"
 #include "lib/durability.h"
 #include "lib/image.h"
+#include "lib/interrupt.h"
 #include "lib/stamp.h"
 #include "lib/view.h"
 
@@ -113,62 +114,119 @@ static int write_image(struct campaign *c, struct overlay *top, const char *file
 	return 0;
 }
 
+/* CMD with %s replaced by file (or file appended), for sh -c. */
+static char *fsck_cmdline(const char *cmd, const char *file)
+{
+	size_t len = strlen(cmd) + strlen(file) + 2;
+	const char *p = strstr(cmd, "%s");
+	char *line = malloc(len);
+
+	if (!line)
+		return NULL;
+	if (p)
+		snprintf(line, len, "%.*s%s%s", (int)(p - cmd), cmd, file, p + 2);
+	else
+		snprintf(line, len, "%s %s", cmd, file);
+	return line;
+}
+
+/* Run line under sh with stdout and stderr into out_fd; its exit status,
+ * 8 if it could not run or died of a signal. */
+static int run_shell(const char *line, int out_fd)
+{
+	int status;
+	pid_t pid = interrupt_fork_group();
+
+	if (pid < 0)
+		return 8;
+	if (pid == 0) {
+		dup2(out_fd, STDOUT_FILENO);
+		dup2(out_fd, STDERR_FILENO);
+		execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			status = 8 << 8;
+			break;
+		}
+	interrupt_forget_child(pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 8;
+}
+
+/* The end of what the command printed, kept for a failing state. */
+static void keep_output(int fd, struct state_result *r)
+{
+	off_t end = lseek(fd, 0, SEEK_END), from;
+	ssize_t n;
+
+	if (end <= 0)
+		return;
+	from = end > (off_t)sizeof(r->fsck_output) - 1 ? end - (off_t)sizeof(r->fsck_output) + 1 : 0;
+	n = pread(fd, r->fsck_output, sizeof(r->fsck_output) - 1, from);
+	r->fsck_output[n > 0 ? n : 0] = 0;
+}
+
 static void run_fsck(struct campaign *c, struct view *v, struct state_result *r)
 {
-	char tmp[] = "/tmp/ext4da-crash-fsck.XXXXXX", *cmdline;
+	const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char img[900], out[900];
 	struct err e = { 0 };
-	size_t len;
-	int fd, status;
+	char *line;
+	int fd, out_fd;
 
-	fd = mkstemp(tmp);
+	snprintf(img, sizeof(img), "%.850s/ext4da-crash-fsck.XXXXXX", dir);
+	snprintf(out, sizeof(out), "%.850s/ext4da-crash-out.XXXXXX", dir);
+	fd = mkstemp(img);
 	if (fd < 0)
 		return;
+	interrupt_track_file(img);
 	close(fd);
-	unlink(tmp);
+	unlink(img);	/* image_copy creates it anew */
 	settle_totals(v->fs);
 	ext2fs_mark_super_dirty(v->fs);
 	v->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
 	ext2fs_flush(v->fs);	/* into the overlay, never the base */
-	if (write_image(c, v->ov, tmp, &e)) {
+	out_fd = mkstemp(out);
+	if (out_fd >= 0) {
+		interrupt_track_file(out);
+		unlink(out);	/* only the descriptor is needed */
+		interrupt_forget_file(out);
+	}
+	line = fsck_cmdline(c->cmd->fsck_cmd, img);
+	if (write_image(c, v->ov, img, &e)) {
 		snprintf(r->note, sizeof(r->note), "fsck: %s", e.msg);
 		r->fsck_exit = 8;
-		return;
+	} else if (!line || out_fd < 0) {
+		snprintf(r->note, sizeof(r->note), "fsck: %s", strerror(errno));
+		r->fsck_exit = 8;
+	} else {
+		r->fsck_exit = run_shell(line, out_fd);
+		if (r->fsck_exit > 0)
+			keep_output(out_fd, r);
 	}
-	len = strlen(c->cmd->fsck_cmd) + strlen(tmp) + 32;
-	cmdline = malloc(len);
-	if (cmdline) {
-		const char *p = strstr(c->cmd->fsck_cmd, "%s");
-
-		if (p)
-			snprintf(cmdline, len, "%.*s%s%s", (int)(p - c->cmd->fsck_cmd),
-				 c->cmd->fsck_cmd, tmp, p + 2);
-		else
-			snprintf(cmdline, len, "%s %s", c->cmd->fsck_cmd, tmp);
-		strcat(cmdline, " >/dev/null 2>&1");
-		status = system(cmdline);
-		r->fsck_exit = WIFEXITED(status) ? WEXITSTATUS(status) : 8;
-		free(cmdline);
-	}
-	unlink(tmp);
+	free(line);
+	if (out_fd >= 0)
+		close(out_fd);
+	unlink(img);
+	interrupt_forget_file(img);
 }
 
 /* A recorded device was poisoned before mkfs, and most of its free space
- * still is: sample sectors across it. */
-static int data_wanted(struct campaign *c)
+ * still is: sample sectors across the base, once per campaign. */
+static void sample_base(struct campaign *c)
 {
 	uint8_t buf[SECTOR_SIZE];
-	uint64_t sectors = c->base_size / SECTOR_SIZE, n;
+	uint64_t sectors = c->base_size / SECTOR_SIZE;
 
-	if (c->cmd->data >= 0)
-		return c->cmd->data;
+	if (c->cmd->data.forced == 0 || c->cmd->data.sampled)
+		return;
 	for (uint64_t k = 1; k <= 256 && sectors; k++) {
 		uint64_t at = sectors * k / 257;
 
-		if (pread(c->base_fd, buf, sizeof(buf), (off_t)(at * SECTOR_SIZE)) == SECTOR_SIZE &&
-		    poison_sector_check(buf, &n))
-			return 1;
+		if (pread(c->base_fd, buf, sizeof(buf), (off_t)(at * SECTOR_SIZE)) == SECTOR_SIZE)
+			datascan_sample(&c->cmd->data, buf, at);
 	}
-	return 0;
 }
 
 static void judge(struct campaign *c, struct view *v, const struct findings *f,
@@ -238,7 +296,7 @@ static int evaluate_range(struct campaign *c, size_t from, size_t to, struct sta
 			  int fd, struct progress *prog, struct err *e)
 {
 	struct crash_cursor cur;
-	int data = data_wanted(c);
+	int data = datascan_on(&c->cmd->data);
 
 	if (crash_cursor_init(&cur, c->wl, &c->idx, c->base_fd, c->base_size, e))
 		return -1;
@@ -281,7 +339,7 @@ static int evaluate_parallel(struct campaign *c, size_t from, size_t to,
 		fds[w] = -1;
 		if (a == b || pipe(p))
 			continue;
-		pids[w] = fork();
+		pids[w] = interrupt_fork();
 		if (pids[w] == 0) {
 			close(p[0]);
 			evaluate_range(c, a, b, NULL, p[1], NULL, e);
@@ -302,8 +360,10 @@ static int evaluate_parallel(struct campaign *c, size_t from, size_t to,
 		}
 		if (fds[w] >= 0)
 			close(fds[w]);
-		if (pids[w] > 0)
+		if (pids[w] > 0) {
 			waitpid(pids[w], NULL, 0);
+			interrupt_forget_child(pids[w]);
+		}
 	}
 	free(pids);
 	free(fds);
@@ -338,7 +398,43 @@ static void save_failures(struct campaign *c, const struct state_result *res, si
 		fprintf(f, "ext4da-crash %s --materialize %zu state-%zu.img\n", c->cmd->plan_args,
 			res[i].state, res[i].state);
 		fclose(f);
+		if (!res[i].fsck_output[0])
+			continue;
+		snprintf(file, sizeof(file), "%s/state-%zu.fsck.txt", c->cmd->save_dir, res[i].state);
+		f = fopen(file, "w");
+		if (f) {
+			fprintf(f, "%s", res[i].fsck_output);
+			fclose(f);
+		}
 	}
+}
+
+/* Why no state was checked, or "" when some were. */
+static void why_empty(const struct campaign *c, size_t from, size_t to, char *buf, size_t len)
+{
+	const struct crash_cmd *cmd = c->cmd;
+
+	*buf = 0;
+	if (to > from)
+		return;
+	if (c->plan.n && cmd->shard_n)
+		snprintf(buf, len, "shard %u/%u of %zu states is empty", cmd->shard_k, cmd->shard_n,
+			 c->plan.n);
+	else if (cmd->plan.mode == POINTS_MARK)
+		snprintf(buf, len, "--points mark: the log has no marks");
+	else if (cmd->plan.mode == POINTS_FLUSH)
+		snprintf(buf, len, "--points flush: the log has no FLUSH or FUA entry");
+	else
+		snprintf(buf, len, "the log has no crash point of that kind");
+}
+
+static void warn_data(struct campaign *c)
+{
+	char msg[300];
+
+	datascan_fill_warning(&c->cmd->data, msg, sizeof(msg));
+	if (msg[0] && !c->cmd->cli.quiet)
+		cli_warn(&c->cmd->cli, c->cmd->base, "%s", msg);
 }
 
 int run_campaign(struct crash_cmd *cmd, struct err *e)
@@ -346,7 +442,8 @@ int run_campaign(struct crash_cmd *cmd, struct err *e)
 	struct campaign c;
 	struct state_result *res;
 	struct progress prog;
-	size_t from = 0, to, first_bad = SIZE_MAX, last_good = SIZE_MAX;
+	struct campaign_summary sum = { .first_bad = SIZE_MAX, .last_good = SIZE_MAX };
+	size_t from = 0, to;
 	int rc;
 
 	if (open_campaign(&c, cmd, e)) {
@@ -357,6 +454,8 @@ int run_campaign(struct crash_cmd *cmd, struct err *e)
 		cli_warn(&cmd->cli, cmd->log,
 			 "the log's super counts %llu entries; %llu more valid entries follow and are used",
 			 (unsigned long long)c.idx.nr_super, (unsigned long long)c.idx.nr_extra);
+	sample_base(&c);
+	warn_data(&c);
 	to = c.plan.n;
 	if (cmd->shard_n) {
 		from = c.plan.n * (cmd->shard_k - 1) / cmd->shard_n;
@@ -379,15 +478,21 @@ int run_campaign(struct crash_cmd *cmd, struct err *e)
 		for (size_t i = 0; i < to - from; i++) {
 			if (cmd->cli.json)
 				state_json(stdout, cmd, &c.plan, &res[i]);
-			if (res[i].failed && first_bad == SIZE_MAX)
-				first_bad = i;
-			if (!res[i].failed && first_bad == SIZE_MAX)
-				last_good = i;
+			if (res[i].failed && sum.first_bad == SIZE_MAX)
+				sum.first_bad = i;
+			if (!res[i].failed && sum.first_bad == SIZE_MAX)
+				sum.last_good = i;
 		}
-		print_summary(cmd, &c.plan, res, to - from, first_bad, last_good);
+		why_empty(&c, from, to, sum.empty, sizeof(sum.empty));
+		print_summary(cmd, &c.plan, res, to - from, &sum);
 		if (cmd->save_dir)
 			save_failures(&c, res, to - from);
-		rc = first_bad != SIZE_MAX ? EXIT_PROBLEMS : EXIT_CLEAN;
+		rc = sum.first_bad != SIZE_MAX ? EXIT_PROBLEMS : EXIT_CLEAN;
+		if (sum.empty[0] && !cmd->allow_empty) {
+			cli_warn(&cmd->cli, cmd->log, "no crash state checked (%s); --allow-empty "
+				 "accepts that", sum.empty);
+			rc = EXIT_PROBLEMS;
+		}
 	}
 	free(res);
 	close_campaign(&c);
@@ -405,6 +510,7 @@ int materialize_state(struct crash_cmd *cmd, uint64_t state, const char *file, i
 	(void)recovered;
 	if (access(file, F_OK) == 0)
 		return fail(e, EXIT_OPERATIONAL, "%s already exists; remove it first", file);
+	interrupt_track_file(file);	/* no half-written image if interrupted */
 	if (open_campaign(&c, cmd, e)) {
 		close_campaign(&c);
 		return -1;
@@ -419,6 +525,7 @@ int materialize_state(struct crash_cmd *cmd, uint64_t state, const char *file, i
 	}
 	if (rc)
 		unlink(file);
+	interrupt_forget_file(file);
 	close_campaign(&c);
 	return rc;
 }

@@ -118,11 +118,12 @@ complete_words() {
 	assert_output --partial "Usage: ext4da-crash"
 	local opt
 	for opt in --base --log --points --reorder --max-states --seed --fail-on --fsck-cmd \
-		--materialize --save -j --jobs --shard --data --no-data --json -v --verbose -q --quiet \
+		--materialize --save -j --jobs --shard --data --no-data --allow-empty --json -v --verbose -q --quiet \
 		--progress --no-progress -V --version --usage; do
 		[[ $output =~ (^|[^[:alnum:]-])$opt([^[:alnum:]-]|$) ]] || fail "--help does not mention $opt"
 	done
-	assert_output --partial "Exit status: 0 every state passed, 4 some state failed, 8 operational"
+	assert_output --partial "Exit status: 0 every state passed, 4 some state failed or no state was checked"
+	assert_output --partial "32 interrupted"
 }
 
 @test "--usage: stdout, exit 0" {
@@ -360,15 +361,17 @@ complete_words() {
 		(.[:-1] | length > 0 and all(
 			.schema == "ext4da-crash/1" and .type == "state"
 			and (keys_unsorted == ["schema","type","state","entry","reordered","verdict","failures",
-				"errors","fsck_exit","note"])
+				"errors","fsck_exit","fsck_output","note"])
 			and (.state | type) == "number" and ((.entry | type) == "number" or .entry == null)
 			and (.reordered == null or ((.reordered | type) == "array" and (.reordered | length) > 0))
 			and (.verdict == "pass" or .verdict == "fail") and (.failures | type) == "array"
 			and (.errors | type) == "object" and (.fsck_exit | type) == "number"
+			and (.fsck_output == null or (.fsck_output | type) == "string")
 			and (.note == null or (.note | type) == "string")))
 		and (.[-1] | .schema == "ext4da-crash/1" and .type == "summary"
-			and (keys_unsorted == ["schema","type","states","failed","failures_by_class","last_good",
-				"first_bad","seed","sampled_epochs"])
+			and (keys_unsorted == ["schema","type","verdict","states","failed","failures_by_class",
+				"last_good","first_bad","empty","data_scan","seed","sampled_epochs"])
+			and (.data_scan | keys_unsorted == ["ran","reason","detail","other_fill_sectors"])
 			and .seed == 3 and (.states | type) == "number" and (.failed | type) == "number"
 			and (.failures_by_class | type) == "object"
 			and (.first_bad == null or (.first_bad | type) == "number")
@@ -382,7 +385,7 @@ complete_words() {
 	crash --base "$GOOD/base.img" --log "$GOOD/log.img"
 	assert_success
 	[ -z "$stderr" ]
-	assert_line --index 0 --regexp "^$GOOD/log.img: [0-9]+ crash state\(s\), 0 failed$"
+	assert_line --index 0 --regexp "^$GOOD/log.img: [0-9]+ crash state\(s\), none failed$"
 	crash -q --base "$GOOD/base.img" --log "$GOOD/log.img"
 	assert_success
 	[ -z "$output" ] && [ -z "$stderr" ]
@@ -452,8 +455,9 @@ complete_words() {
 	{
 		ext4da-crash --base "$GOOD/base.img" --log "$GOOD/log.img" --json --reorder --fsck-cmd false || true
 	} | jq -rs '[.[] | paths | .[] | strings] | unique | .[]' >"$BATS_TEST_TMPDIR/keys"
-	for key in schema type state entry reordered verdict failures errors fsck_exit note states \
-		failed failures_by_class last_good first_bad seed sampled_epochs; do
+	for key in schema type state entry reordered verdict failures errors fsck_exit fsck_output note \
+		states failed failures_by_class last_good first_bad empty data_scan ran reason detail \
+		other_fill_sectors seed sampled_epochs; do
 		grep -qx "$key" "$BATS_TEST_TMPDIR/keys" || echo "$key" >>"$BATS_TEST_TMPDIR/keys"
 	done
 	for key in LEAKED UNMARKED MULTIPLY_OWNED PAST_EOF STALE GROUP_COUNTS JOURNAL CORRUPT \

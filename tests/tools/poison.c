@@ -12,6 +12,10 @@
  * STALE classifier checks word by word.  A trailing partial sector gets
  * the start of its sector's poison.  Standalone (no ext4da library), so
  * that it can be built for any machine that prepares images.
+ *   poison --fill BYTE FILE
+ * writes the magic and the sector number as above, but every fill byte is
+ * BYTE (0-255): poison from another generator, which the tools must still
+ * recognise by its magic and sector number.
  * Streams 1 MiB at a time.  Exit 0; 8 on an error ("poison: FILE: problem",
  * one line); 16 on a usage error. */
 #define _GNU_SOURCE
@@ -31,6 +35,7 @@
 #define POISON_SALT 0x53494f5041443445ULL /* "E4DAPOIS" as le64 */
 
 static const char *file;
+static int other_fill = -1;	/* --fill BYTE */
 
 static int die(const char *what)
 {
@@ -58,6 +63,10 @@ static void fill(uint8_t *buf, uint64_t first, size_t nsectors)
 
 		memcpy(buf, "E4DAPOIS", 8);
 		put_le64(buf + 8, n);
+		if (other_fill >= 0) {
+			memset(buf + 16, other_fill, SECTOR - 16);
+			continue;
+		}
 		for (unsigned k = 2; k < SECTOR / 8; k++)
 			put_le64(buf + 8 * k, mix64(((n << 6) | k) ^ POISON_SALT));
 	}
@@ -90,8 +99,18 @@ int main(int argc, char **argv)
 	uint8_t *buf;
 	int fd;
 
+	if (argc == 4 && !strcmp(argv[1], "--fill")) {
+		char *end;
+		long v = strtol(argv[2], &end, 0);
+
+		if (*end || v < 0 || v > 255)
+			argc = 0;
+		other_fill = (int)v;
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: poison FILE\n");
+		fprintf(stderr, "usage: poison [--fill BYTE] FILE\n");
 		return 16;
 	}
 	file = argv[1];
