@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd/ext4da-mark/mark_cmd.h"
+#include "lib/datascan.h"
 
 /* Just enough of the ext2/3/4 superblock to know where the fs ends, and
  * of an MBR to know there is one. */
@@ -162,6 +163,32 @@ int device_read_area(const struct mark_device *d, void *buf, struct err *e)
 	if ((size_t)n != MARK_AREA_SIZE)
 		return guest_fail(e, EXIT_OPERATIONAL, "cannot read the mark area: short read");
 	return 0;
+}
+
+int device_check_area(const struct mark_device *d, struct err *e)
+{
+	uint8_t *area = aligned_alloc_zero(MARK_AREA_SIZE);
+	int rc = 0;
+
+	if (!area)
+		return guest_fail(e, EXIT_OPERATIONAL, "out of memory");
+	if (device_read_area(d, area, e)) {
+		free(area);
+		return -1;
+	}
+	for (uint32_t slot = 0; slot < MARK_SLOTS && rc == 0; slot++) {
+		const uint8_t *p = area + (size_t)slot * MARK_RECORD_SIZE;
+		uint64_t off = mark_slot_offset(&d->area, slot);
+
+		if (memcmp(p, MARK_MAGIC, 8) && poison_at(p, off / 512) == POISON_NONE)
+			rc = guest_fail(e, EXIT_OPERATIONAL,
+					"its last MiB is not a mark area (slot %u, byte %llu, holds neither "
+					"poison nor a mark record); ext4da-record prepares one, or "
+					"'ext4da-stamp poison DEV %llu 1M' on a scratch device",
+					slot, (unsigned long long)off, (unsigned long long)d->area.start);
+	}
+	free(area);
+	return rc;
 }
 
 static int reopen_buffered(struct mark_device *d, struct err *e)

@@ -16,7 +16,9 @@
 const char *argp_program_version = "ext4da-mark " PACKAGE_VERSION;
 const char *argp_program_bug_address = PACKAGE_BUGREPORT;
 
-#define DEFAULT_DEVICE "/dev/vda"
+/* Where ext4da-record's guest says the device is.  There is no default:
+ * on a host, a guessed device would be the host's own disk. */
+#define DEVICE_ENV "EXT4DA_MARK_DEVICE"
 
 enum { OPT_SEQ = 256, OPT_DUMP, OPT_SYNCED, OPT_NAMES, OPT_ABSENT, OPT_RELEASE };
 
@@ -25,8 +27,8 @@ enum { OPT_SEQ = 256, OPT_DUMP, OPT_SYNCED, OPT_NAMES, OPT_ABSENT, OPT_RELEASE }
 #define MAX_CLAIM_ARGS 64
 
 static const struct argp_option options[] = {
-	{ "device", 'd', "DEV", 0, "The device whose last MiB is the mark area (default "
-				   DEFAULT_DEVICE ")", 0 },
+	{ "device", 'd', "DEV", 0, "The device whose last MiB is the mark area (default: "
+				   "$" DEVICE_ENV "; one of the two is required)", 0 },
 	{ "durable", 'D', "PATH", 0, "fsync PATH and its directory, and record its inode, "
 				     "size and crc32c in the mark (up to 15 times)", 0 },
 	{ "synced", OPT_SYNCED, "PATH", 0, "Record PATH's inode, exact size and crc32c as made "
@@ -83,6 +85,18 @@ static void add_claim(struct argp_state *state, struct mark_cmd *cmd, enum mark_
 	cmd->claims[cmd->nclaims++].path = path;
 }
 
+/* -d DEV, else $EXT4DA_MARK_DEVICE; never a guess. */
+static void pick_device(struct argp_state *state, struct mark_cmd *cmd)
+{
+	const char *env = getenv(DEVICE_ENV);
+
+	if (!cmd->device && env && *env)
+		cmd->device = env;
+	if (!cmd->device)
+		argp_error(state, "no device: give -d DEV (or set %s; ext4da-record's guest does)",
+			   DEVICE_ENV);
+}
+
 /* In --dump mode the one positional argument is DEV; otherwise NAME. */
 static void check_args(struct argp_state *state, struct mark_cmd *cmd)
 {
@@ -91,10 +105,16 @@ static void check_args(struct argp_state *state, struct mark_cmd *cmd)
 			argp_error(state, "--dump writes nothing: drop --durable, the claims and --seq");
 		if (cmd->positional)
 			cmd->device = cmd->positional;
+		pick_device(state, cmd);
 		return;
 	}
 	if (!cmd->positional)
 		argp_error(state, "no NAME given");
+	/* "ext4da-mark /some/disk.img" means a device, not a mark named so. */
+	if (strchr(cmd->positional, '/'))
+		argp_error(state, "'%s' looks like a path, not a mark NAME; the device is -d DEV",
+			   cmd->positional);
+	pick_device(state, cmd);
 	cmd->name = cmd->positional;
 	if (!mark_name_valid(cmd->name))
 		argp_error(state, "NAME '%s' must be 1 to %u printable characters without spaces",
@@ -140,7 +160,10 @@ static const struct argp argp = {
 	"--synced, --names, --absent and --release record, without syncing, what the "
 	"workload's own persistence point guaranteed (a claims mark, format version "
 	"2); more than 15 entries take several records, with consecutive sequence "
-	"numbers and the same NAME. The record is written with O_DIRECT|O_DSYNC into slot SEQ % 256 of the area, "
+	"numbers and the same NAME. The device is -d DEV or $" DEVICE_ENV ", never a "
+	"guess, and its last MiB must already be a mark area (poison, or mark records): "
+	"anything else is refused before a byte is written. The record is written with "
+	"O_DIRECT|O_DSYNC into slot SEQ % 256 of the area, "
 	"and never anywhere else. Exit status: 0 done, 4 --dump found damaged "
 	"records, 8 operational error, 16 usage error.",
 	NULL, NULL, NULL
@@ -379,7 +402,7 @@ static int do_mark(const struct mark_cmd *cmd, const char **input, struct err *e
 	*input = cmd->device;
 	if (device_open(&d, cmd->device, 1, e))
 		return -1;
-	rc = device_check_fs(&d, e) || collect_entries(cmd, &all, input, e) ||
+	rc = device_check_fs(&d, e) || device_check_area(&d, e) || collect_entries(cmd, &all, input, e) ||
 	     write_mark(cmd, &d, &all, input, e);
 	device_close(&d);
 	claims_free(&all);
@@ -388,7 +411,7 @@ static int do_mark(const struct mark_cmd *cmd, const char **input, struct err *e
 
 int main(int argc, char **argv)
 {
-	struct mark_cmd cmd = { .cli = { .tool = "ext4da-mark" }, .device = DEFAULT_DEVICE };
+	struct mark_cmd cmd = { .cli = { .tool = "ext4da-mark" } };
 	const char *input = NULL;
 	struct err e = { 0 };
 	int code;

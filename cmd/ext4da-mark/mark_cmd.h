@@ -26,6 +26,12 @@ void device_close(struct mark_device *d);
  * or a partitioned disk (its end belongs to a partition or the GPT). */
 int device_check_fs(const struct mark_device *d, struct err *e);
 
+/* Refuse a device whose last MiB is not a mark area: each slot must
+ * begin with poison of its own sector (ext4da-record poisons the device
+ * before mkfs) or with a mark record's magic.  A host disk, an unpoisoned
+ * image or a filesystem that reaches the end fails this. */
+int device_check_area(const struct mark_device *d, struct err *e);
+
 /* Read the whole area into buf (MARK_AREA_SIZE bytes, page-aligned). */
 int device_read_area(const struct mark_device *d, void *buf, struct err *e);
 

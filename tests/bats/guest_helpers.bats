@@ -311,7 +311,7 @@ assert_usage_error() {
 	[ -d /dev/shm ] && [ -w /dev/shm ] || skip "no /dev/shm"
 	local dev
 	dev=$(mktemp /dev/shm/ext4da-mark.XXXXXX)
-	truncate -s 2M "$dev"
+	poisoned_dev "$dev" 2M
 	mark -d "$dev" on-tmpfs
 	rm -f "$dev"
 	assert_success
@@ -349,8 +349,8 @@ assert_usage_error() {
 	[[ $stderr == *"partition table"* ]] || fail "$stderr"
 	[ "$(sha "$d/mbr.img")" = "$before" ] || fail "the partitioned disk changed"
 
-	truncate -s 8M "$fits"
-	mkfs.ext4 -q -F -b 4096 "$fits" 1792	# 7 MiB of 8
+	poisoned_dev "$fits" 8M
+	mkfs.ext4 -q -F -b 4096 -E nodiscard "$fits" 1792	# 7 MiB of 8
 	mark -d "$fits" x
 	assert_success
 	e2fsck -fn "$fits" >/dev/null || fail "the filesystem was damaged"
