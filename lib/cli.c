@@ -36,13 +36,51 @@ static error_t parse_common(int key, char *arg, struct argp_state *state)
 
 const struct argp cli_common_argp = { common_options, parse_common, NULL, NULL, NULL, NULL, NULL };
 
+/* s as a JSON string (this file links into the guest helpers, which
+ * carry no json-c). */
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+/* Under --json a consumer reads stdout only: the error goes there too. */
+static void json_error(const struct cli *c, const char *input, const struct err *e, int code)
+{
+	printf("{\"schema\":\"ext4da-error/1\",\"type\":\"error\",\"tool\":");
+	json_string(stdout, c->tool);
+	printf(",\"input\":");
+	if (input)
+		json_string(stdout, input);
+	else
+		printf("null");
+	printf(",\"error\":");
+	json_string(stdout, e->msg);
+	printf(",\"exit\":%d}\n", code);
+	fflush(stdout);
+}
+
 int cli_fail(const struct cli *c, const char *input, const struct err *e)
 {
+	int code = e->exit_code ? e->exit_code : EXIT_OPERATIONAL;
+
 	if (input)
 		fprintf(stderr, "%s: %s: %s\n", c->tool, input, e->msg);
 	else
 		fprintf(stderr, "%s: %s\n", c->tool, e->msg);
-	return e->exit_code ? e->exit_code : EXIT_OPERATIONAL;
+	if (c->json)
+		json_error(c, input, e, code);
+	return code;
 }
 
 void cli_warn(const struct cli *c, const char *input, const char *fmt, ...)

@@ -10,17 +10,16 @@
 #include "cmd/ext4da-check/check.h"
 
 const char *argp_program_version = "ext4da-check " PACKAGE_VERSION;
-const char *argp_program_bug_address = PACKAGE_BUGREPORT;
 
-enum { OPT_NO_REPLAY = 256, OPT_NO_DATA };
+enum { OPT_NO_REPLAY = 256, OPT_NO_DATA, OPT_DATA, OPT_JOURNAL };
 
 static const struct argp_option options[] = {
 	{ "no-replay", OPT_NO_REPLAY, 0, 0, "Audit the raw on-disk state; do not replay the journal in memory", 0 },
-	{ "data", 'd', 0, 0, "Scan file data for poison and foreign stamps (STALE)", 0 },
+	{ "data", OPT_DATA, 0, 0, "Scan file data for poison and foreign stamps (STALE)", 0 },
 	{ "no-data", OPT_NO_DATA, 0, 0, "Never scan file data, even when the image carries poison", 0 },
 	{ "repair", 'r', 0, 0, "Free LEAKED blocks and fix group counts, keeping an undo file", 0 },
 	{ "undo", 'u', "FILE", 0, "Undo file for --repair (default IMAGE.ext4da-undo)", 0 },
-	{ "journal", 'j', "PATH", 0, "The external journal device (default: found by UUID)", 0 },
+	{ "journal", OPT_JOURNAL, "PATH", 0, "The external journal device (default: found by UUID)", 0 },
 	{ "superblock", 'b', "N", 0, "Use the backup superblock at block N (as e2fsck -b)", 0 },
 	{ 0 }
 };
@@ -44,11 +43,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case OPT_NO_REPLAY: cmd->no_replay = 1; break;
-	case 'd': cmd->data.forced = 1; break;
+	case OPT_DATA: cmd->data.forced = 1; break;
 	case OPT_NO_DATA: cmd->data.forced = 0; break;
 	case 'r': cmd->repair = 1; break;
 	case 'u': cmd->undo = arg; break;
-	case 'j': cmd->journal_path = arg; break;
+	case OPT_JOURNAL: cmd->journal_path = arg; break;
 	case 'b':
 		if (parse_block(arg, &cmd->superblock))
 			argp_error(state, "--superblock: '%s' is not a block number above 0", arg);

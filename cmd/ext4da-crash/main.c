@@ -12,7 +12,6 @@
 #include "lib/interrupt.h"
 
 const char *argp_program_version = "ext4da-crash " PACKAGE_VERSION;
-const char *argp_program_bug_address = PACKAGE_BUGREPORT;
 
 enum {
 	OPT_BASE = 256, OPT_LOG, OPT_POINTS, OPT_REORDER, OPT_MAX_STATES, OPT_SEED, OPT_FAIL_ON,

@@ -14,7 +14,6 @@
 #include "cmd/ext4da-mark/mark_cmd.h"
 
 const char *argp_program_version = "ext4da-mark " PACKAGE_VERSION;
-const char *argp_program_bug_address = PACKAGE_BUGREPORT;
 
 /* Where ext4da-record's guest says the device is.  There is no default:
  * on a host, a guessed device would be the host's own disk. */

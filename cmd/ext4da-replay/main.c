@@ -13,9 +13,8 @@
 #include "lib/recovery.h"
 
 const char *argp_program_version = "ext4da-replay " PACKAGE_VERSION;
-const char *argp_program_bug_address = PACKAGE_BUGREPORT;
 
-enum { OPT_UPTO = 256 };
+enum { OPT_UPTO = 256, OPT_JOURNAL };
 
 static const struct argp_option options[] = {
 	{ "list", 'l', 0, 0, "List the transactions in the journal and change nothing", 0 },
@@ -23,7 +22,7 @@ static const struct argp_option options[] = {
 	{ "output", 'o', "FILE", 0, "Write the replayed image to the new file FILE; IMAGE stays untouched", 0 },
 	{ "undo", 'u', "FILE", 0, "Replay in place and save every overwritten block in FILE for e2undo", 0 },
 	{ "upto", OPT_UPTO, "TID", 0, "Replay only the transactions up to and including TID", 0 },
-	{ "journal", 'j', "PATH", 0, "The external journal device (default: found by UUID)", 0 },
+	{ "journal", OPT_JOURNAL, "PATH", 0, "The external journal device (default: found by UUID)", 0 },
 	{ 0 }
 };
 
@@ -51,7 +50,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'n': cmd->action = ACT_DRY_RUN; break;
 	case 'o': cmd->output = arg; break;
 	case 'u': cmd->undo = arg; break;
-	case 'j': cmd->journal_path = arg; break;
+	case OPT_JOURNAL: cmd->journal_path = arg; break;
 	case OPT_UPTO:
 		if (parse_tid(arg, &cmd->upto))
 			argp_error(state, "--upto: '%s' is not a transaction ID", arg);

@@ -14,7 +14,6 @@
 #include "lib/stamp.h"
 
 const char *argp_program_version = "ext4da-stamp " PACKAGE_VERSION;
-const char *argp_program_bug_address = PACKAGE_BUGREPORT;
 
 enum { OPT_FSYNC = 256, OPT_FDATASYNC, OPT_SYNC_RANGE, OPT_DIRECT, OPT_MMAP, OPT_FALLOCATE };
 

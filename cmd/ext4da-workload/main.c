@@ -12,7 +12,6 @@
 #include "lib/workload.h"
 
 const char *argp_program_version = "ext4da-workload " PACKAGE_VERSION;
-const char *argp_program_bug_address = PACKAGE_BUGREPORT;
 
 enum { OPT_SEQ = 256, OPT_SAMPLE };
 

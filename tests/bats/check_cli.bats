@@ -163,7 +163,13 @@ assert_bad_input() {
 	local input=$1 what=${2:-}
 	[ "$status" -eq 8 ] ||
 		fail "${what:+$what: }exit status $status, expected 8; stdout: $output; stderr: $stderr"
-	[ -z "$output" ] || fail "${what:+$what: }expected nothing on stdout, got: $output"
+	# Under --json the error is also one ext4da-error/1 object on stdout.
+	if [[ $what == *--json* ]]; then
+		jq -e '.schema == "ext4da-error/1" and .tool == "ext4da-check" and .exit == 8' \
+			<<<"$output" >/dev/null || fail "${what:+$what: }no JSON error on stdout: $output"
+	else
+		[ -z "$output" ] || fail "${what:+$what: }expected nothing on stdout, got: $output"
+	fi
 	[ "${#stderr_lines[@]}" -eq 1 ] ||
 		fail "${what:+$what: }expected one line on stderr, got ${#stderr_lines[@]}: $stderr"
 	[[ ${stderr_lines[0]} == "ext4da-check: $input: "?* ]] ||
@@ -227,7 +233,7 @@ complete_words() {
 	[ -z "$stderr" ]
 	assert_output --partial "Usage: ext4da-check"
 	local opt
-	for opt in --no-replay -d --data --no-data -r --repair -u --undo -j --journal --json \
+	for opt in --no-replay --data --no-data -r --repair -u --undo --journal --json \
 		-v --verbose -q --quiet --progress --no-progress -V --version --usage; do
 		[[ $output =~ (^|[^[:alnum:]-])$opt([^[:alnum:]-]|$) ]] || fail "--help does not mention $opt"
 	done
@@ -589,7 +595,7 @@ check_damaged_input() {
 	check --json "$CLEAN"
 	run jq -e '.data_scan == false and .stats.data_blocks_scanned == 0' <<<"$output"
 	assert_success
-	check --json -d "$CLEAN"
+	check --json --data "$CLEAN"
 	assert_success
 	run jq -e '.data_scan == true and .counts.STALE == 0' \
 		<<<"$output"
@@ -687,7 +693,7 @@ check_damaged_input() {
 	assert_bad_input "$img"
 	[[ ${stderr_lines[0]} == *"needs recovery"* ]]
 	check --repair --undo "$(scratch)/undo" --json "$img"
-	assert_bad_input "$img"
+	assert_bad_input "$img" --json
 	[ ! -e "$img.ext4da-undo" ] && [ ! -e "$(scratch)/undo" ]
 	[ "$(sha "$img")" = "$before" ]
 }
@@ -870,6 +876,6 @@ check_damaged_input() {
 	[ -n "$dev" ] || skip "no block device in /dev"
 	complete_words ext4da-check "$dev"
 	[[ " ${COMPREPLY[*]} " == *" $dev "* ]]
-	complete_words ext4da-check -j "$dev"
+	complete_words ext4da-check --journal "$dev"
 	[[ " ${COMPREPLY[*]} " == *" $dev "* ]]
 }

@@ -52,7 +52,13 @@ assert_usage_error() {
 assert_bad_input() {
 	local opt=$1 input=$2 problem=$3 what=${4:-}
 	[ "$status" -eq 8 ] || fail "${what:+$what: }exit status $status, expected 8; stderr: $stderr"
-	[ -z "$output" ] || fail "${what:+$what: }expected nothing on stdout, got: $output"
+	# Under --json the error is also one ext4da-error/1 object on stdout.
+	if [[ $what == *--json* ]]; then
+		jq -e '.schema == "ext4da-error/1" and .tool == "ext4da-crash" and .exit == 8' \
+			<<<"$output" >/dev/null || fail "${what:+$what: }no JSON error on stdout: $output"
+	else
+		[ -z "$output" ] || fail "${what:+$what: }expected nothing on stdout, got: $output"
+	fi
 	[ "${#stderr_lines[@]}" -eq 1 ] ||
 		fail "${what:+$what: }expected one line on stderr, got ${#stderr_lines[@]}: $stderr"
 	# shellcheck disable=SC2053

@@ -80,7 +80,13 @@ replay() {
 assert_bad_input() {
 	local input=$1 what=${2:-}
 	[ "$status" -eq 8 ] || fail "${what:+$what: }exit status $status, expected 8; stderr: $stderr"
-	[ -z "$output" ] || fail "${what:+$what: }expected nothing on stdout, got: $output"
+	# Under --json the error is also one ext4da-error/1 object on stdout.
+	if [[ $what == *--json* ]]; then
+		jq -e '.schema == "ext4da-error/1" and .tool == "ext4da-replay" and .exit == 8' \
+			<<<"$output" >/dev/null || fail "${what:+$what: }no JSON error on stdout: $output"
+	else
+		[ -z "$output" ] || fail "${what:+$what: }expected nothing on stdout, got: $output"
+	fi
 	[ "${#stderr_lines[@]}" -eq 1 ] ||
 		fail "${what:+$what: }expected one line on stderr, got ${#stderr_lines[@]}: $stderr"
 	[[ ${stderr_lines[0]} == "ext4da-replay: $input: "?* ]] ||
@@ -143,7 +149,7 @@ complete_words() {
 	[ -z "$stderr" ]
 	assert_output --partial "Usage: ext4da-replay"
 	local opt
-	for opt in -l --list -n --dry-run -o --output -u --undo --upto -j --journal --json \
+	for opt in -l --list -n --dry-run -o --output -u --undo --upto --journal --json \
 		-v --verbose -q --quiet --progress --no-progress -V --version --usage; do
 		[[ $output =~ (^|[^[:alnum:]-])$opt([^[:alnum:]-]|$) ]] || fail "--help does not mention $opt"
 	done
@@ -593,7 +599,7 @@ complete_words() {
 	complete_words ext4da-replay --list ""
 	[[ " ${COMPREPLY[*]} " == *" alpha.img "* && " ${COMPREPLY[*]} " == *" gamma "* ]]
 	local opt
-	for opt in -o --output -u --undo -j --journal; do
+	for opt in -o --output -u --undo --journal; do
 		complete_words ext4da-replay "$opt" b
 		assert_equal "${COMPREPLY[*]}" "beta.undo"
 	done
@@ -615,7 +621,7 @@ complete_words() {
 	[ -n "$dev" ] || skip "no block device in /dev"
 	complete_words ext4da-replay "$dev"
 	[[ " ${COMPREPLY[*]} " == *" $dev "* ]]
-	complete_words ext4da-replay -j "$dev"
+	complete_words ext4da-replay --journal "$dev"
 	[[ " ${COMPREPLY[*]} " == *" $dev "* ]]
 }
 
