@@ -31,6 +31,18 @@ struct crash_cmd {
 	char *plan_args;		/* options that rebuild the same plan, shell-quoted */
 };
 
+/* A failing finding, small enough that a state's result crosses a pipe
+ * from a worker in one atomic write. */
+#define STATE_FINDINGS 8
+struct state_finding {
+	uint8_t code;
+	uint32_t ino;
+	uint64_t block, blocks;		/* physical range; blocks == 0 if none */
+	int has_logical;
+	uint64_t lblk, lblocks;
+	char detail[120];		/* cut to fit, the whole one is in ext4da-check -v */
+};
+
 struct state_result {
 	size_t state;			/* index in the plan */
 	uint64_t entry;
@@ -41,6 +53,9 @@ struct state_result {
 	int fsck_exit;			/* -1: not run */
 	char note[600];			/* why, for UNREADABLE/DURABILITY */
 	char fsck_output[1024];		/* the end of --fsck-cmd's output when it failed */
+	uint32_t nfindings;		/* in findings[], merged into ranges */
+	uint32_t findings_omitted;	/* failing findings beyond STATE_FINDINGS */
+	struct state_finding findings[STATE_FINDINGS];
 };
 
 /* What the summary says beyond the per-state results. */
@@ -48,6 +63,9 @@ struct campaign_summary {
 	size_t first_bad, last_good;	/* indexes into the results; SIZE_MAX: none */
 	char empty[160];		/* why no state was checked, or "" */
 };
+
+_Static_assert(sizeof(struct state_result) <= 4096,
+	       "a state's result must fit one atomic pipe write (PIPE_BUF)");
 
 /* run.c */
 int run_campaign(struct crash_cmd *cmd, struct err *e);

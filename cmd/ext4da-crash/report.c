@@ -5,6 +5,46 @@
 
 #include "cmd/ext4da-crash/crash.h"
 
+/* " inode I blocks A-B logical L-M", as ext4da-check prints locations. */
+static void finding_location(const struct state_finding *x, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	if (x->ino)
+		n += (size_t)snprintf(buf + n, len - n, " inode %u", x->ino);
+	if (x->blocks && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " blocks %llu-%llu",
+				      (unsigned long long)x->block,
+				      (unsigned long long)(x->block + x->blocks - 1));
+	if (x->has_logical && x->lblocks && n < len)
+		snprintf(buf + n, len - n, " logical %llu-%llu", (unsigned long long)x->lblk,
+			 (unsigned long long)(x->lblk + x->lblocks - 1));
+}
+
+static json_object *findings_json(const struct state_result *r)
+{
+	json_object *a = json_object_new_array();
+
+	for (uint32_t i = 0; i < r->nfindings; i++) {
+		const struct state_finding *x = &r->findings[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "code", json_object_new_string(
+					       finding_code_name((enum finding_code)x->code)));
+		json_object_object_add(o, "inode", x->ino ? json_object_new_int64(x->ino) : NULL);
+		json_object_object_add(o, "block", x->blocks ? json_object_new_int64((int64_t)x->block) : NULL);
+		json_object_object_add(o, "blocks", json_object_new_int64((int64_t)x->blocks));
+		json_object_object_add(o, "logical_block",
+				       x->has_logical ? json_object_new_int64((int64_t)x->lblk) : NULL);
+		json_object_object_add(o, "logical_blocks",
+				       x->has_logical ? json_object_new_int64((int64_t)x->lblocks) : NULL);
+		json_object_object_add(o, "detail", json_object_new_string(x->detail));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 void state_json(FILE *out, const struct crash_cmd *cmd, const struct crash_plan *p,
 		const struct state_result *r)
 {
@@ -34,6 +74,8 @@ void state_json(FILE *out, const struct crash_cmd *cmd, const struct crash_plan 
 	json_object_object_add(o, "failures", fails);
 	json_object_object_add(o, "errors", counts);
 	json_object_object_add(o, "fsck_exit", r->fsck_exit >= 0 ? json_object_new_int(r->fsck_exit) : NULL);
+	json_object_object_add(o, "findings", findings_json(r));
+	json_object_object_add(o, "findings_omitted", json_object_new_int64(r->findings_omitted));
 	json_object_object_add(o, "fsck_output", r->fsck_output[0] ? json_object_new_string(r->fsck_output) : NULL);
 	json_object_object_add(o, "note", r->note[0] ? json_object_new_string(r->note) : NULL);
 	fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -115,7 +157,7 @@ void print_summary(const struct crash_cmd *cmd, const struct crash_plan *p,
 		   const struct state_result *res, size_t n, const struct campaign_summary *sum)
 {
 	size_t by_class[FAIL_NCLASSES] = { 0 }, failed = 0;
-	char a[128], why[300];
+	char a[128], why[300], loc[160];
 
 	for (size_t i = 0; i < n; i++) {
 		failed += res[i].failed;
@@ -154,6 +196,17 @@ void print_summary(const struct crash_cmd *cmd, const struct crash_plan *p,
 			if (res[i].failed) {
 				describe_state(p, res[i].state, a, sizeof(a));
 				printf("  FAIL %s%s%s\n", a, res[i].note[0] ? ": " : "", res[i].note);
+				for (uint32_t k = 0; k < res[i].nfindings; k++) {
+					const struct state_finding *x = &res[i].findings[k];
+
+					finding_location(x, loc, sizeof(loc));
+					printf("    %s%s: %s\n", finding_code_name((enum finding_code)x->code),
+					       loc, x->detail);
+				}
+				if (res[i].findings_omitted)
+					printf("    (%u more finding(s); ext4da-crash --materialize %zu, then "
+					       "ext4da-check -v, lists them all)\n",
+					       res[i].findings_omitted, res[i].state);
 				if (res[i].fsck_output[0])
 					print_indented("    fsck: ", res[i].fsck_output);
 			}

@@ -251,6 +251,48 @@ static void judge(struct campaign *c, struct view *v, const struct findings *f,
 	r->failed = r->classes != 0;
 }
 
+/* Does x continue r: same code, inode and kind of detail, physical and
+ * logical ranges both adjacent? */
+static int continues(const struct state_finding *r, const struct finding *x)
+{
+	return r->code == x->code && r->ino == x->ino && r->blocks && x->blocks &&
+	       r->block + r->blocks == x->block && r->has_logical == x->has_logical &&
+	       (!x->has_logical || r->lblk + r->lblocks == x->lblk) &&
+	       !strncmp(r->detail, x->detail, 14);
+}
+
+/* Keep the findings that fail the state, merged into ranges (a stale
+ * extent is one line, not one per block), the first of them in full. */
+static void keep_findings(const struct campaign *c, const struct findings *f,
+			  struct state_result *r)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct finding *x = &f->v[i];
+		struct state_finding *last = r->nfindings ? &r->findings[r->nfindings - 1] : NULL;
+
+		if (x->severity != SEV_ERROR || !(c->cmd->fail_mask & (1U << x->code)))
+			continue;
+		if (last && continues(last, x)) {
+			last->blocks += x->blocks;
+			last->lblocks += x->lblocks;
+			continue;
+		}
+		if (r->nfindings == STATE_FINDINGS) {
+			r->findings_omitted++;
+			continue;
+		}
+		last = &r->findings[r->nfindings++];
+		last->code = (uint8_t)x->code;
+		last->ino = x->ino;
+		last->block = x->block;
+		last->blocks = x->blocks;
+		last->has_logical = x->has_logical;
+		last->lblk = x->lblk;
+		last->lblocks = x->lblocks;
+		snprintf(last->detail, sizeof(last->detail), "%.119s", x->detail);
+	}
+}
+
 static void evaluate(struct campaign *c, struct crash_cursor *cur, size_t i, int data,
 		     struct state_result *r)
 {
@@ -287,6 +329,8 @@ static void evaluate(struct campaign *c, struct crash_cursor *cur, size_t i, int
 	}
 	free(st.dirs_per_group);
 	judge(c, &v, &f, r);
+	if (r->failed)
+		keep_findings(c, &f, r);
 	findings_free(&f);
 	view_close(&v);
 }

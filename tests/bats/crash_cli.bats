@@ -367,7 +367,8 @@ complete_words() {
 		(.[:-1] | length > 0 and all(
 			.schema == "ext4da-crash/1" and .type == "state"
 			and (keys_unsorted == ["schema","type","state","entry","reordered","verdict","failures",
-				"errors","fsck_exit","fsck_output","note"])
+				"errors","fsck_exit","findings","findings_omitted","fsck_output","note"])
+			and (.findings | type) == "array" and (.findings_omitted | type) == "number"
 			and (.state | type) == "number" and ((.entry | type) == "number" or .entry == null)
 			and (.reordered == null or ((.reordered | type) == "array" and (.reordered | length) > 0))
 			and (.verdict == "pass" or .verdict == "fail") and (.failures | type) == "array"
@@ -462,6 +463,7 @@ complete_words() {
 		ext4da-crash --base "$GOOD/base.img" --log "$GOOD/log.img" --json --reorder --fsck-cmd false || true
 	} | jq -rs '[.[] | paths | .[] | strings] | unique | .[]' >"$BATS_TEST_TMPDIR/keys"
 	for key in schema type state entry reordered verdict failures errors fsck_exit fsck_output note \
+		findings findings_omitted code inode block blocks logical_block logical_blocks detail \
 		states failed failures_by_class last_good first_bad empty data_scan ran reason detail \
 		other_fill_sectors seed sampled_epochs; do
 		grep -qx "$key" "$BATS_TEST_TMPDIR/keys" || echo "$key" >>"$BATS_TEST_TMPDIR/keys"

@@ -3,7 +3,9 @@
 # the sector number of its own position, whatever its fill words; a
 # different fill is warned about once; every summary says whether the data
 # scan ran and why; zero states checked is exit 4 unless --allow-empty; and
-# the summary lines read right when nothing, or everything, failed.
+# the summary lines read right when nothing, or everything, failed; and a
+# failing state names its findings (inode, blocks, logical blocks), merged
+# into ranges.
 
 load helpers
 
@@ -136,4 +138,25 @@ data scan off: no poison in 256 sampled sectors of the base image (--data forces
 		fi
 	done
 	[ "$empty" -eq 1 ] || fail "$empty empty shards"
+}
+
+@test "a failing state names its findings, merged into ranges, in -v and in the JSON" {
+	local img
+	crash --base "$OTHER/base.img" --log "$OTHER/log.img" --json
+	[ "$status" -eq 4 ]
+	# The same as ext4da-check on the materialised state, block ranges merged.
+	img=$(scratch)/s2.img
+	ext4da-crash -q --base "$OTHER/base.img" --log "$OTHER/log.img" --materialize 2 "$img" 2>/dev/null
+	jq -e -s --argjson c "$(ext4da-check --json "$img" 2>/dev/null | jq -c '[.findings[] | select(.code == "STALE")]')" '
+		[.[] | select(.type == "state" and .verdict == "fail")][0]
+		| .findings_omitted == 0 and (.findings | length) == 1
+		and (.findings[0] | .code == "STALE" and .inode == $c[0].inode
+			and .block == $c[0].block and .blocks == ($c | length)
+			and .logical_block == $c[0].logical_block and .logical_blocks == ($c | length)
+			and .detail == $c[0].detail)' <<<"$output" >/dev/null || fail "$output"
+	crash --base "$OTHER/base.img" --log "$OTHER/log.img" -v
+	assert_line --regexp '^    STALE inode [0-9]+ blocks [0-9]+-[0-9]+ logical 0-[0-9]+: never written: holds poison \(sector [0-9]+\) whose fill words differ from ext4da.s$'
+	# Passing states carry none.
+	jq -e -s '[.[] | select(.type == "state" and .verdict == "pass")] | all(.findings == [])' \
+		<<<"$(ext4da-crash --base "$OTHER/base.img" --log "$OTHER/log.img" --json 2>/dev/null)" >/dev/null
 }
