@@ -28,6 +28,8 @@ struct crash_cmd {
 	unsigned shard_k, shard_n;	/* 1-based; 0/0: no sharding */
 	struct datascan data;		/* forced: 1 --data, 0 --no-data, -1 if the base carries poison */
 	int allow_empty;		/* zero states is not an error */
+	char *mark_names;		/* --points mark:NAME,...: the names, comma-separated */
+	const char *start_mark, *end_mark;	/* keep the states between these marks */
 	char *plan_args;		/* options that rebuild the same plan, shell-quoted */
 };
 

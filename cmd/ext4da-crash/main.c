@@ -16,13 +16,15 @@ const char *argp_program_version = "ext4da-crash " PACKAGE_VERSION;
 enum {
 	OPT_BASE = 256, OPT_LOG, OPT_POINTS, OPT_REORDER, OPT_MAX_STATES, OPT_SEED, OPT_FAIL_ON,
 	OPT_FSCK_CMD, OPT_MATERIALIZE, OPT_SAVE, OPT_SHARD, OPT_DATA, OPT_NO_DATA,
-	OPT_ALLOW_EMPTY
+	OPT_ALLOW_EMPTY, OPT_START_MARK, OPT_END_MARK
 };
 
 static const struct argp_option options[] = {
 	{ "base", OPT_BASE, "IMAGE", 0, "The device before the workload (required)", 0 },
 	{ "log", OPT_LOG, "LOG", 0, "The dm-log-writes log of the workload (required)", 0 },
-	{ "points", OPT_POINTS, "WHICH", 0, "Crash points: flush (default), mark, every, or entry numbers N,M,...", 0 },
+	{ "points", OPT_POINTS, "WHICH", 0, "Crash points: flush (default), mark, mark:NAME,..., every, or entry numbers N,M,...", 0 },
+	{ "start-mark", OPT_START_MARK, "NAME", 0, "Only crash points at or after the mark NAME", 0 },
+	{ "end-mark", OPT_END_MARK, "NAME", 0, "Only crash points up to the mark NAME (inclusive)", 0 },
 	{ "reorder", OPT_REORDER, 0, 0, "Also let unflushed writes reach the disk as any subset", 0 },
 	{ "max-states", OPT_MAX_STATES, "N", 0, "Reordered states per epoch when sampling (default 64)", 0 },
 	{ "seed", OPT_SEED, "N", 0, "Seed for sampled reorderings (default: from the clock, printed)", 0 },
@@ -109,6 +111,14 @@ static void build_plan_args(struct crash_cmd *cmd, const char *points_arg)
 	free(abs);
 	append_quoted(&cmd->plan_args, &len, "--points");
 	append_quoted(&cmd->plan_args, &len, points_arg);
+	if (cmd->start_mark) {
+		append_quoted(&cmd->plan_args, &len, "--start-mark");
+		append_quoted(&cmd->plan_args, &len, cmd->start_mark);
+	}
+	if (cmd->end_mark) {
+		append_quoted(&cmd->plan_args, &len, "--end-mark");
+		append_quoted(&cmd->plan_args, &len, cmd->end_mark);
+	}
 	if (cmd->plan.reorder) {
 		append_quoted(&cmd->plan_args, &len, "--reorder");
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)cmd->plan.max_states);
@@ -127,6 +137,13 @@ static int parse_points(struct crash_cmd *cmd, char *arg)
 	char *save = NULL, *tok;
 
 	snprintf(points_arg, sizeof(points_arg), "%s", arg);
+	if (!strncmp(arg, "mark:", 5)) {
+		/* Resolved against the log's marks when it is open. */
+		cmd->plan.mode = POINTS_LIST;
+		free(cmd->mark_names);
+		cmd->mark_names = strdup(arg + 5);
+		return cmd->mark_names && *cmd->mark_names ? 0 : -1;
+	}
 	if (!strcmp(arg, "flush") || !strcmp(arg, "mark") || !strcmp(arg, "every")) {
 		cmd->plan.mode = arg[0] == 'f' ? POINTS_FLUSH : arg[0] == 'm' ? POINTS_MARK : POINTS_EVERY;
 		return 0;
@@ -174,7 +191,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_LOG: cmd->log = arg; break;
 	case OPT_POINTS:
 		if (parse_points(cmd, arg))
-			argp_error(state, "--points: expected flush, mark, every or entry numbers");
+			argp_error(state, "--points: expected flush, mark, mark:NAME,..., every or entry numbers");
 		break;
 	case OPT_REORDER: cmd->plan.reorder = 1; break;
 	case OPT_MAX_STATES:
@@ -210,6 +227,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_DATA: cmd->data.forced = 1; break;
 	case OPT_NO_DATA: cmd->data.forced = 0; break;
 	case OPT_ALLOW_EMPTY: cmd->allow_empty = 1; break;
+	case OPT_START_MARK: cmd->start_mark = arg; break;
+	case OPT_END_MARK: cmd->end_mark = arg; break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s' (use --base and --log)", arg);
 		break;
@@ -268,6 +287,7 @@ int main(int argc, char **argv)
 		code = run_campaign(&cmd, &e);
 	}
 	free(cmd.points);
+	free(cmd.mark_names);
 	free(cmd.plan_args);
 	return code < 0 ? cli_fail(&cmd.cli, NULL, &e) : code;
 }

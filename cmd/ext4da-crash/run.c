@@ -39,6 +39,90 @@ const char *fail_class_name(int c)
 	return c == FAIL_UNREADABLE ? "UNREADABLE" : c == FAIL_FSCK ? "FSCK" : "DURABILITY";
 }
 
+/* Is entry i a mark called name: a dm-log-writes MARK with that text, or
+ * a write of an ext4da-mark record with that name? */
+static int is_mark(const struct campaign *c, uint64_t i, const char *name)
+{
+	const struct wl_entry *en = &c->idx.entries[i];
+
+	if ((en->flags & WL_MARK) && en->mark && !strcmp(en->mark, name))
+		return 1;
+	for (size_t k = 0; k < c->marks.n; k++)
+		if (c->marks.v[k].entry == i && !strcmp(c->marks.v[k].rec.name, name))
+			return 1;
+	return 0;
+}
+
+/* The first entry that is the mark name. */
+static int find_mark(const struct campaign *c, const char *opt, const char *name, uint64_t *out,
+		     struct err *e)
+{
+	for (uint64_t i = 0; i < c->idx.nr; i++)
+		if (is_mark(c, i, name)) {
+			*out = i;
+			return 0;
+		}
+	return fail(e, EXIT_USAGE, "%s %s: the log has no mark of that name", opt, name);
+}
+
+/* --points mark:NAME,...: every entry that is one of the marks. */
+static int resolve_mark_points(struct campaign *c, struct err *e)
+{
+	struct crash_cmd *cmd = c->cmd;
+	char *names = strdup(cmd->mark_names), *save = NULL;
+	int rc = 0;
+
+	if (!names)
+		return fail(e, EXIT_OPERATIONAL, "out of memory");
+	for (char *n = strtok_r(names, ",", &save); n && rc == 0; n = strtok_r(NULL, ",", &save)) {
+		size_t before = cmd->npoints;
+
+		for (uint64_t i = 0; i < c->idx.nr && rc == 0; i++) {
+			uint64_t *p;
+
+			if (!is_mark(c, i, n))
+				continue;
+			p = realloc(cmd->points, (cmd->npoints + 1) * sizeof(*p));
+			if (!p)
+				rc = fail(e, EXIT_OPERATIONAL, "out of memory");
+			else
+				(cmd->points = p)[cmd->npoints++] = i;
+		}
+		if (rc == 0 && cmd->npoints == before)
+			rc = fail(e, EXIT_USAGE, "--points mark:%s: the log has no mark of that name", n);
+	}
+	free(names);
+	cmd->plan.list = cmd->points;
+	cmd->plan.nlist = cmd->npoints;
+	return rc;
+}
+
+/* --start-mark and --end-mark: drop the states outside the range; a
+ * reordered state stays only if its writes are inside it too. */
+static int bound_by_marks(struct campaign *c, struct err *e)
+{
+	uint64_t from = 0, to = UINT64_MAX;
+	size_t kept = 0;
+
+	if (c->cmd->start_mark && find_mark(c, "--start-mark", c->cmd->start_mark, &from, e))
+		return -1;
+	if (c->cmd->end_mark && find_mark(c, "--end-mark", c->cmd->end_mark, &to, e))
+		return -1;
+	for (size_t i = 0; i < c->plan.n; i++) {
+		struct crash_state *s = &c->plan.states[i];
+		int in = s->entry != NO_ENTRY ? s->entry >= from && s->entry <= to : from == 0;
+
+		for (uint32_t k = 0; k < s->nsubset && in; k++)
+			in = s->subset[k] <= to;
+		if (in)
+			c->plan.states[kept++] = *s;
+		else
+			free(s->subset);
+	}
+	c->plan.n = kept;
+	return 0;
+}
+
 static int open_campaign(struct campaign *c, struct crash_cmd *cmd, struct err *e)
 {
 	struct stat st;
@@ -68,7 +152,11 @@ static int open_campaign(struct campaign *c, struct crash_cmd *cmd, struct err *
 		c->mark_entries[i] = c->marks.v[i].entry;
 	cmd->plan.mark_entries = c->mark_entries;
 	cmd->plan.nmark_entries = c->marks.n;
+	if (cmd->mark_names && !cmd->npoints && resolve_mark_points(c, e))
+		return -1;
 	if (crash_plan_build(&c->idx, &cmd->plan, &c->plan, e))
+		return -1;
+	if ((cmd->start_mark || cmd->end_mark) && bound_by_marks(c, e))
 		return -1;
 	return 0;
 }
