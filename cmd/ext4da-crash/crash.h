@@ -9,7 +9,7 @@
 #include "lib/datascan.h"
 
 /* Failure classes beyond the audit's finding codes. */
-enum { FAIL_UNREADABLE = F_NCODES, FAIL_FSCK, FAIL_DURABILITY, FAIL_NCLASSES };
+enum { FAIL_UNREADABLE = F_NCODES, FAIL_FSCK, FAIL_DURABILITY, FAIL_CHECK, FAIL_NCLASSES };
 
 struct crash_cmd {
 	struct cli cli;
@@ -20,6 +20,7 @@ struct crash_cmd {
 	int seed_given;
 	unsigned fail_mask;		/* finding codes that fail a state */
 	const char *fsck_cmd;
+	const char *check_cmd;		/* --check-cmd: its exit status decides */
 	const char *save_dir;
 	int has_materialize;
 	uint64_t materialize;
@@ -53,8 +54,10 @@ struct state_result {
 	unsigned classes;		/* bit per failing class */
 	size_t count[F_NCODES];		/* error findings per code */
 	int fsck_exit;			/* -1: not run */
+	int check_exit;			/* -1: not run */
 	char note[600];			/* why, for UNREADABLE/DURABILITY */
-	char fsck_output[1024];		/* the end of --fsck-cmd's output when it failed */
+	char fsck_output[800];		/* the end of --fsck-cmd's output when it failed */
+	char check_output[800];		/* the same for --check-cmd */
 	uint32_t nfindings;		/* in findings[], merged into ranges */
 	uint32_t findings_omitted;	/* failing findings beyond STATE_FINDINGS */
 	struct state_finding findings[STATE_FINDINGS];

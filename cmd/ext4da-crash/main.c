@@ -16,7 +16,7 @@ const char *argp_program_version = "ext4da-crash " PACKAGE_VERSION;
 enum {
 	OPT_BASE = 256, OPT_LOG, OPT_POINTS, OPT_REORDER, OPT_MAX_STATES, OPT_SEED, OPT_FAIL_ON,
 	OPT_FSCK_CMD, OPT_MATERIALIZE, OPT_SAVE, OPT_SHARD, OPT_DATA, OPT_NO_DATA,
-	OPT_ALLOW_EMPTY, OPT_START_MARK, OPT_END_MARK
+	OPT_ALLOW_EMPTY, OPT_START_MARK, OPT_END_MARK, OPT_CHECK_CMD
 };
 
 static const struct argp_option options[] = {
@@ -30,6 +30,7 @@ static const struct argp_option options[] = {
 	{ "seed", OPT_SEED, "N", 0, "Seed for sampled reorderings (default: from the clock, printed)", 0 },
 	{ "fail-on", OPT_FAIL_ON, "CODES", 0, "Finding codes that fail a state (default: all errors)", 0 },
 	{ "fsck-cmd", OPT_FSCK_CMD, "CMD", 0, "Also run CMD on each recovered state, %s = image file", 0 },
+	{ "check-cmd", OPT_CHECK_CMD, "CMD", 0, "Also run CMD on each recovered state, %s = image file; non-zero fails it (CHECK)", 0 },
 	{ "materialize", OPT_MATERIALIZE, "N FILE", 0, "Write crash state N (before journal replay) to FILE", 0 },
 	{ "save", OPT_SAVE, "DIR", 0, "Write each failing state to DIR with the command that rebuilds it", 0 },
 	{ "jobs", 'j', "N", 0, "Evaluate states in N worker processes", 0 },
@@ -208,6 +209,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--fail-on: '%s' is not a list of finding codes", arg);
 		break;
 	case OPT_FSCK_CMD: cmd->fsck_cmd = arg; break;
+	case OPT_CHECK_CMD: cmd->check_cmd = arg; break;
 	case OPT_MATERIALIZE:
 		if (parse_u64(arg, &cmd->materialize) || state->next >= state->argc)
 			argp_error(state, "--materialize takes a state number and a file");

@@ -77,6 +77,8 @@ void state_json(FILE *out, const struct crash_cmd *cmd, const struct crash_plan 
 	json_object_object_add(o, "findings", findings_json(r));
 	json_object_object_add(o, "findings_omitted", json_object_new_int64(r->findings_omitted));
 	json_object_object_add(o, "fsck_output", r->fsck_output[0] ? json_object_new_string(r->fsck_output) : NULL);
+	json_object_object_add(o, "check_exit", r->check_exit >= 0 ? json_object_new_int(r->check_exit) : NULL);
+	json_object_object_add(o, "check_output", r->check_output[0] ? json_object_new_string(r->check_output) : NULL);
 	json_object_object_add(o, "note", r->note[0] ? json_object_new_string(r->note) : NULL);
 	fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
@@ -209,5 +211,7 @@ void print_summary(const struct crash_cmd *cmd, const struct crash_plan *p,
 					       res[i].findings_omitted, res[i].state);
 				if (res[i].fsck_output[0])
 					print_indented("    fsck: ", res[i].fsck_output);
+				if (res[i].check_output[0])
+					print_indented("    check: ", res[i].check_output);
 			}
 }

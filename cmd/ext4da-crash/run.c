@@ -36,7 +36,8 @@ const char *fail_class_name(int c)
 {
 	if (c < F_NCODES)
 		return finding_code_name((enum finding_code)c);
-	return c == FAIL_UNREADABLE ? "UNREADABLE" : c == FAIL_FSCK ? "FSCK" : "DURABILITY";
+	return c == FAIL_UNREADABLE ? "UNREADABLE" : c == FAIL_FSCK ? "FSCK" :
+	       c == FAIL_CHECK ? "CHECK" : "DURABILITY";
 }
 
 /* Is entry i a mark called name: a dm-log-writes MARK with that text, or
@@ -243,19 +244,31 @@ static int run_shell(const char *line, int out_fd)
 }
 
 /* The end of what the command printed, kept for a failing state. */
-static void keep_output(int fd, struct state_result *r)
+static void keep_output(int fd, char *buf, size_t len)
 {
 	off_t end = lseek(fd, 0, SEEK_END), from;
 	ssize_t n;
 
 	if (end <= 0)
 		return;
-	from = end > (off_t)sizeof(r->fsck_output) - 1 ? end - (off_t)sizeof(r->fsck_output) + 1 : 0;
-	n = pread(fd, r->fsck_output, sizeof(r->fsck_output) - 1, from);
-	r->fsck_output[n > 0 ? n : 0] = 0;
+	from = end > (off_t)len - 1 ? end - (off_t)len + 1 : 0;
+	n = pread(fd, buf, len - 1, from);
+	buf[n > 0 ? n : 0] = 0;
 }
 
-static void run_fsck(struct campaign *c, struct view *v, struct state_result *r)
+/* One hook on the recovered state: --fsck-cmd or --check-cmd. */
+struct hook {
+	const char *name;	/* for notes: "fsck", "check" */
+	const char *cmd;
+	int *exit;
+	char *output;
+	size_t output_len;
+};
+
+/* Write the recovered state to a temporary image, run the hook's command
+ * on it, keep its exit status and, when it fails, the end of its output. */
+static void run_hook(struct campaign *c, struct view *v, const struct hook *h,
+		     struct state_result *r)
 {
 	const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	char img[900], out[900];
@@ -263,7 +276,7 @@ static void run_fsck(struct campaign *c, struct view *v, struct state_result *r)
 	char *line;
 	int fd, out_fd;
 
-	snprintf(img, sizeof(img), "%.850s/ext4da-crash-fsck.XXXXXX", dir);
+	snprintf(img, sizeof(img), "%.850s/ext4da-crash-%s.XXXXXX", dir, h->name);
 	snprintf(out, sizeof(out), "%.850s/ext4da-crash-out.XXXXXX", dir);
 	fd = mkstemp(img);
 	if (fd < 0)
@@ -281,23 +294,36 @@ static void run_fsck(struct campaign *c, struct view *v, struct state_result *r)
 		unlink(out);	/* only the descriptor is needed */
 		interrupt_forget_file(out);
 	}
-	line = fsck_cmdline(c->cmd->fsck_cmd, img);
+	line = fsck_cmdline(h->cmd, img);
 	if (write_image(c, v->ov, img, &e)) {
-		snprintf(r->note, sizeof(r->note), "fsck: %s", e.msg);
-		r->fsck_exit = 8;
+		snprintf(r->note, sizeof(r->note), "%s: %s", h->name, e.msg);
+		*h->exit = 8;
 	} else if (!line || out_fd < 0) {
-		snprintf(r->note, sizeof(r->note), "fsck: %s", strerror(errno));
-		r->fsck_exit = 8;
+		snprintf(r->note, sizeof(r->note), "%s: %s", h->name, strerror(errno));
+		*h->exit = 8;
 	} else {
-		r->fsck_exit = run_shell(line, out_fd);
-		if (r->fsck_exit > 0)
-			keep_output(out_fd, r);
+		*h->exit = run_shell(line, out_fd);
+		if (*h->exit > 0)
+			keep_output(out_fd, h->output, h->output_len);
 	}
 	free(line);
 	if (out_fd >= 0)
 		close(out_fd);
 	unlink(img);
 	interrupt_forget_file(img);
+}
+
+static void run_hooks(struct campaign *c, struct view *v, struct state_result *r)
+{
+	struct hook fsck = { "fsck", c->cmd->fsck_cmd, &r->fsck_exit, r->fsck_output,
+			     sizeof(r->fsck_output) };
+	struct hook check = { "check", c->cmd->check_cmd, &r->check_exit, r->check_output,
+			      sizeof(r->check_output) };
+
+	if (fsck.cmd)
+		run_hook(c, v, &fsck, r);
+	if (check.cmd)
+		run_hook(c, v, &check, r);
 }
 
 /* A recorded device was poisoned before mkfs, and most of its free space
@@ -335,6 +361,8 @@ static void judge(struct campaign *c, struct view *v, const struct findings *f,
 	}
 	if (r->fsck_exit > 0)
 		r->classes |= 1U << FAIL_FSCK;
+	if (r->check_exit > 0)
+		r->classes |= 1U << FAIL_CHECK;
 	/* classes may already hold UNREADABLE or DURABILITY */
 	r->failed = r->classes != 0;
 }
@@ -398,6 +426,7 @@ static void evaluate(struct campaign *c, struct crash_cursor *cur, size_t i, int
 	r->entry = s->entry;
 	r->nsubset = s->nsubset;
 	r->fsck_exit = -1;
+	r->check_exit = -1;
 	/* Verified checksums hold for the durable overlay, not a reordered one. */
 	vo.vcache = s->nsubset ? NULL : &cur->vcache;
 	if (crash_cursor_seek(cur, s, &top, &e) || view_open_on(top, &vo, &v, &e)) {
@@ -412,8 +441,7 @@ static void evaluate(struct campaign *c, struct crash_cursor *cur, size_t i, int
 	} else {
 		if (durability_check(v.fs, &c->marks, s->entry, r->note, sizeof(r->note)) == 1)
 			r->classes |= 1U << FAIL_DURABILITY;
-		if (c->cmd->fsck_cmd)
-			run_fsck(c, &v, r);
+		run_hooks(c, &v, r);
 	}
 	free(st.dirs_per_group);
 	judge(c, &v, &f, r);
@@ -502,6 +530,22 @@ static int evaluate_parallel(struct campaign *c, size_t from, size_t to,
 	return rc;
 }
 
+/* DIR/state-N.WHAT.txt: what a failing hook printed. */
+static void save_output(struct campaign *c, size_t state, const char *what, const char *text)
+{
+	char file[4096];
+	FILE *f;
+
+	if (!text[0])
+		return;
+	snprintf(file, sizeof(file), "%s/state-%zu.%s.txt", c->cmd->save_dir, state, what);
+	f = fopen(file, "w");
+	if (f) {
+		fprintf(f, "%s", text);
+		fclose(f);
+	}
+}
+
 static void save_failures(struct campaign *c, const struct state_result *res, size_t n)
 {
 	char file[4096];
@@ -530,14 +574,8 @@ static void save_failures(struct campaign *c, const struct state_result *res, si
 		fprintf(f, "ext4da-crash %s --materialize %zu state-%zu.img\n", c->cmd->plan_args,
 			res[i].state, res[i].state);
 		fclose(f);
-		if (!res[i].fsck_output[0])
-			continue;
-		snprintf(file, sizeof(file), "%s/state-%zu.fsck.txt", c->cmd->save_dir, res[i].state);
-		f = fopen(file, "w");
-		if (f) {
-			fprintf(f, "%s", res[i].fsck_output);
-			fclose(f);
-		}
+		save_output(c, res[i].state, "fsck", res[i].fsck_output);
+		save_output(c, res[i].state, "check", res[i].check_output);
 	}
 }
 

@@ -124,7 +124,8 @@ complete_words() {
 	assert_output --partial "Usage: ext4da-crash"
 	local opt
 	for opt in --base --log --points --reorder --max-states --seed --fail-on --fsck-cmd \
-		--materialize --save -j --jobs --shard --data --no-data --allow-empty --json -v --verbose -q --quiet \
+		--materialize --save -j --jobs --shard --data --no-data --allow-empty --check-cmd --start-mark \
+		--end-mark --json -v --verbose -q --quiet \
 		--progress --no-progress -V --version --usage; do
 		[[ $output =~ (^|[^[:alnum:]-])$opt([^[:alnum:]-]|$) ]] || fail "--help does not mention $opt"
 	done
@@ -367,7 +368,8 @@ complete_words() {
 		(.[:-1] | length > 0 and all(
 			.schema == "ext4da-crash/1" and .type == "state"
 			and (keys_unsorted == ["schema","type","state","entry","reordered","verdict","failures",
-				"errors","fsck_exit","findings","findings_omitted","fsck_output","note"])
+				"errors","fsck_exit","findings","findings_omitted","fsck_output","check_exit","check_output",
+				"note"])
 			and (.findings | type) == "array" and (.findings_omitted | type) == "number"
 			and (.state | type) == "number" and ((.entry | type) == "number" or .entry == null)
 			and (.reordered == null or ((.reordered | type) == "array" and (.reordered | length) > 0))
@@ -464,12 +466,13 @@ complete_words() {
 	} | jq -rs '[.[] | paths | .[] | strings] | unique | .[]' >"$BATS_TEST_TMPDIR/keys"
 	for key in schema type state entry reordered verdict failures errors fsck_exit fsck_output note \
 		findings findings_omitted code inode block blocks logical_block logical_blocks detail \
+		check_exit check_output \
 		states failed failures_by_class last_good first_bad empty data_scan ran reason detail \
 		other_fill_sectors seed sampled_epochs; do
 		grep -qx "$key" "$BATS_TEST_TMPDIR/keys" || echo "$key" >>"$BATS_TEST_TMPDIR/keys"
 	done
 	for key in LEAKED UNMARKED MULTIPLY_OWNED PAST_EOF STALE GROUP_COUNTS JOURNAL CORRUPT \
-		UNREADABLE FSCK DURABILITY; do
+		UNREADABLE FSCK DURABILITY CHECK; do
 		echo "$key" >>"$BATS_TEST_TMPDIR/keys"
 	done
 	while read -r key; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Named marks, as replay-log users know them (issue 11, point 3):
 # --points mark:NAME,..., --start-mark NAME and --end-mark NAME, with
-# dm-log-writes MARK entries and with ext4da-mark records alike.
+# dm-log-writes MARK entries and with ext4da-mark records alike; and
+# --check-cmd, whose exit status decides a state.
 
 load helpers
 load mklog
@@ -90,4 +91,22 @@ entries() {
 	[ "$status" -eq 16 ]
 	crash --base "$TINY" --log "$LOG" --points mark:
 	[ "$status" -eq 16 ]
+}
+
+@test "--check-cmd: run on each recovered state; a non-zero exit fails it as CHECK" {
+	local d
+	d=$(scratch)
+	crash --base "$MARKED/base.img" --log "$MARKED/log.img" --check-cmd 'e2fsck -fn %s' --json
+	assert_success
+	jq -e -s '[.[] | select(.type == "state")] | length == 3
+		and all(.check_exit == 0 and .check_output == null and .fsck_exit == null)' <<<"$output" >/dev/null ||
+		fail "$output"
+	# Only the state that holds step3's mark record fails.
+	crash --base "$MARKED/base.img" --log "$MARKED/log.img" --points mark --save "$d/save" --json \
+		--check-cmd 'if ext4da-mark --dump %s | grep -q " step3 "; then echo "step3 is there"; exit 3; fi'
+	[ "$status" -eq 4 ] || fail "exit $status: $stderr"
+	jq -e -s '([.[] | select(.type == "state")] as $s | $s | map(.check_exit) == [0, 0, 3]
+		and $s[2].failures == ["CHECK"] and $s[2].check_output == "step3 is there\n")
+		and .[-1].failures_by_class == {"CHECK": 1}' <<<"$output" >/dev/null || fail "$output"
+	[ "$(cat "$d/save/state-2.check.txt")" = "step3 is there" ] || fail "$(ls "$d/save")"
 }
