@@ -2,6 +2,7 @@
 #include <argp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,35 +105,65 @@ static uint64_t now_ms(void)
 
 void progress_start(struct progress *p, const struct cli *c, const char *label, uint64_t total)
 {
+	memset(p, 0, sizeof(*p));
 	p->cli = c;
 	p->label = label;
 	p->total = total;
-	p->last_ms = 0;
-	p->on = c->progress > 0 || (c->progress < 0 && !c->quiet && isatty(STDERR_FILENO));
+	p->tty = isatty(STDERR_FILENO);
+	p->forced = c->progress > 0;
+	p->on = p->forced || (c->progress < 0 && !c->quiet && p->tty);
+	p->start_ms = now_ms();
+}
+
+static void draw(struct progress *p, uint64_t t)
+{
+	uint64_t ms = t - p->start_ms, left;
+	double rate = ms ? (double)p->done * 1000.0 / (double)ms : 0;
+	char eta[32] = "?", failed[48] = "";
+
+	if (rate > 0) {
+		left = (uint64_t)((double)(p->total - p->done) / rate);
+		snprintf(eta, sizeof(eta), "%llu:%02llu", (unsigned long long)(left / 60),
+			 (unsigned long long)(left % 60));
+	}
+	if (p->failed)
+		snprintf(failed, sizeof(failed), ", %llu failed", (unsigned long long)p->failed);
+	fprintf(stderr, "\r%s: %-10s %3u%% (%llu/%llu), %.1f/s, ETA %s%s%s", p->cli->tool, p->label,
+		(unsigned)(p->done * 100 / p->total), (unsigned long long)p->done,
+		(unsigned long long)p->total, rate, eta, failed, p->tty ? "\033[K" : "  ");
+	fflush(stderr);
+	p->drawn = 1;
 }
 
 void progress_update(struct progress *p, uint64_t done)
 {
 	uint64_t t;
-	unsigned pct;
 
 	if (!p->on || !p->total)
 		return;
+	p->done = done;
 	t = now_ms();
+	if (!p->forced && t - p->start_ms < 1000)
+		return;		/* a job under a second shows nothing */
 	if (t - p->last_ms < 100 && done < p->total)
 		return;
 	p->last_ms = t;
-	pct = (unsigned)(done * 100 / p->total);
-	fprintf(stderr, "\r%s: %-10s %3u%% (%llu/%llu)", p->cli->tool, p->label, pct,
-		(unsigned long long)done, (unsigned long long)p->total);
-	fflush(stderr);
+	draw(p, t);
+}
+
+void progress_failed(struct progress *p, uint64_t failed)
+{
+	p->failed = failed;
 }
 
 void progress_end(struct progress *p)
 {
-	if (p->on && p->total) {
-		progress_update(p, p->total);
-		fputc('\n', stderr);
+	if (p->on && p->total && p->forced) {
+		p->done = p->total;	/* the job is done, whatever was last counted */
+		draw(p, now_ms());	/* the final count, for logs */
 	}
+	if (p->drawn)
+		fputs(p->tty ? "\r\033[K" : "\n", stderr);
+	fflush(stderr);
 	p->on = 0;
 }

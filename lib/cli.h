@@ -24,16 +24,23 @@ int cli_fail(const struct cli *c, const char *input, const struct err *e);
 void cli_warn(const struct cli *c, const char *input, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Progress bar: cheap to call often, draws at most ~10 times a second. */
+/* Progress line: cheap to call often, draws at most ~10 times a second,
+ * with the rate, the time left and the failures so far.  On a terminal it
+ * waits a second before drawing anything (a short job shows nothing) and
+ * clears itself at the end; --progress draws from the start, and ends
+ * with a newline when stderr is not a terminal. */
 struct progress {
 	const struct cli *cli;
 	const char *label;
 	uint64_t total;
-	int on;
-	uint64_t last_ms;
+	int on, forced, tty, drawn;
+	uint64_t start_ms, last_ms;
+	uint64_t done, failed;
 };
 void progress_start(struct progress *p, const struct cli *c, const char *label, uint64_t total);
 void progress_update(struct progress *p, uint64_t done);
 void progress_end(struct progress *p);
+/* Failures so far, shown from the next update on. */
+void progress_failed(struct progress *p, uint64_t failed);
 
 #endif

@@ -457,6 +457,7 @@ static int evaluate_range(struct campaign *c, size_t from, size_t to, struct sta
 {
 	struct crash_cursor cur;
 	int data = datascan_on(&c->cmd->data);
+	uint64_t failed = 0;
 
 	if (crash_cursor_init(&cur, c->wl, &c->idx, c->base_fd, c->base_size, e))
 		return -1;
@@ -469,8 +470,11 @@ static int evaluate_range(struct campaign *c, size_t from, size_t to, struct sta
 				break;
 		} else {
 			out[i - from] = r;
-			if (prog)
+			if (prog) {
+				failed += r.failed;
+				progress_failed(prog, failed);
 				progress_update(prog, i - from + 1);
+			}
 		}
 	}
 	crash_cursor_free(&cur);
@@ -482,7 +486,7 @@ static int evaluate_parallel(struct campaign *c, size_t from, size_t to,
 			     struct state_result *out, struct progress *prog, struct err *e)
 {
 	unsigned jobs = c->cmd->jobs;
-	size_t n = to - from, done = 0;
+	size_t n = to - from, done = 0, failed = 0;
 	pid_t *pids = calloc(jobs, sizeof(pid_t));
 	int *fds = calloc(jobs, sizeof(int));
 	int rc = 0;
@@ -516,6 +520,8 @@ static int evaluate_parallel(struct campaign *c, size_t from, size_t to,
 				rc = fail(e, EXIT_OPERATIONAL, "worker %u died at state %zu", w, i);
 				break;
 			}
+			failed += out[i - from].failed;
+			progress_failed(prog, failed);
 			progress_update(prog, ++done);
 		}
 		if (fds[w] >= 0)

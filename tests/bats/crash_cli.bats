@@ -416,10 +416,16 @@ complete_words() {
 	jq -e . <<<"$output" >/dev/null
 	crash --base "$GOOD/base.img" --log "$GOOD/log.img" --progress --no-progress
 	[ -z "$stderr" ]
-	# On a terminal (script(1) gives stderr a pty; stdout goes to /dev/null).
+	# On a terminal (script(1) gives stderr a pty; stdout goes to /dev/null):
+	# nothing for a job under a second; for a longer one the rate, the time
+	# left and the failures so far, and the line cleared at the end.
 	run script -qec "ext4da-crash --base '$GOOD/base.img' --log '$GOOD/log.img' >/dev/null" /dev/null
 	assert_success
-	[[ $output == *"100%"* ]] || fail "no progress on a terminal: $output"
+	[ -z "$output" ] || fail "progress for a short job: $output"
+	run script -qec "ext4da-crash --base '$GOOD/base.img' --log '$GOOD/log.img' --fsck-cmd 'sleep 0.7; exit 4' >/dev/null" /dev/null
+	[ "$status" -eq 4 ]
+	[[ $output == *"states"*"100% (2/2), "*"/s, ETA "*", 2 failed"* ]] || fail "no progress on a terminal: $output"
+	[[ $output == *$'\r\e[K' ]] || fail "the line is not cleared at the end: $(cat -A <<<"$output")"
 	run script -qec "ext4da-crash --no-progress --base '$GOOD/base.img' --log '$GOOD/log.img' >/dev/null" /dev/null
 	[ -z "$output" ]
 	run script -qec "ext4da-crash -q --base '$GOOD/base.img' --log '$GOOD/log.img' >/dev/null" /dev/null
