@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: its fixtures are made on loop-mounted filesystems (mkcrashlog)
 # Named marks, as replay-log users know them (issue 11, point 3):
 # --points mark:NAME,..., --start-mark NAME and --end-mark NAME, with
 # dm-log-writes MARK entries and with ext4da-mark records alike; and

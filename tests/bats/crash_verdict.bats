@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: its fixtures are made on loop-mounted filesystems (mkcrashlog)
 # No silent pass (issue 11, point 1): poison is recognised by its magic and
 # the sector number of its own position, whatever its fill words; a
 # different fill is warned about once; every summary says whether the data

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: its fixtures are made on loop-mounted filesystems (mkcrashlog)
 # SIGINT and SIGTERM (issue 11, point 5): ext4da-crash stops its workers and
 # the --fsck-cmd commands, removes every temporary image, and exits 32
 # ("cancelled", as fsck(8)).
