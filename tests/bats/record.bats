@@ -105,6 +105,12 @@ fake_kernel() {
 	[[ $stderr == *"--fail-writes: more than 4096 blocks"* ]]
 	rec --kernel "$k" --out "$out" --timeout -- "$WORKLOAD"
 	assert_failure 16
+	rec --kernel "$k" --out "$out" --batch -- $(for i in $(seq 25); do echo "$WORKLOAD"; done)
+	assert_failure 16
+	[[ $stderr == *"--batch: at most 24 scripts per boot, not 25"* ]]
+	rec --kernel "$k" --out "$out" --batch --fail-writes 5 -- "$WORKLOAD"
+	assert_failure 16
+	[[ $stderr == *"--fail-writes and --batch do not go together"* ]]
 	rec --kernel
 	assert_failure 16
 	[[ $stderr == *"--kernel needs a file"* ]]
@@ -238,6 +244,34 @@ fake_kernel() {
 	assert_success
 	run jq -se 'last | .states == 5 and .failed == 0' <<<"$output"
 	assert_success
+}
+
+@test "--batch: three workloads in one boot, each on its own disk, log and verdict" {
+	need_recording
+	local b=$BATS_TEST_TMPDIR/batch i
+	for i in 0 7 21; do
+		ext4da-workload --seq 1 --index "$i" -o "$BATS_TEST_TMPDIR/w$i.sh"
+	done
+	run --separate-stderr env TMPDIR="$REC_TMP" "$RECORD" -q --kernel "$KERNEL" --out "$b" \
+		--size 32M --batch -- "$BATS_TEST_TMPDIR/w0.sh" "$BATS_TEST_TMPDIR/w7.sh" "$BATS_TEST_TMPDIR/w21.sh"
+	assert_success
+	# One boot: one console, three mounts by serial number.
+	[ "$(grep -c '^EXT4DA-MOUNTED [123] ' "$b/console.log")" = 3 ]
+	[ "$(grep -c '^EXT4DA-KERNEL' "$b/console.log")" = 1 ]
+	for i in 1 2 3; do
+		[ -s "$b/$i/base.img" ] && [ -s "$b/$i/log.img" ] && [ -f "$b/$i/console.log" ]
+		run jq -e --argjson i "$i" '.batch == {index: $i, of: 3} and .workload_exit == 0 and .problem == null' "$b/$i/meta.json"
+		assert_success
+		# Each log is its own disk's: ext4da-crash checks it with the
+		# claims its workload's marks made, and every state passes.
+		run --separate-stderr ext4da-crash --base "$b/$i/base.img" --log "$b/$i/log.img" --json
+		assert_success
+		run jq -se 'last | .type == "summary" and .states > 0 and .failed == 0' <<<"$output"
+		assert_success
+	done
+	# The workloads differ, so the logs do too.
+	! cmp -s "$b/1/log.img" "$b/2/log.img"
+	[ -z "$(ls -A "$REC_TMP")" ]
 }
 
 @test "man page and bash completion" {
