@@ -52,7 +52,7 @@ setup() {
 	[[ $stderr == *"the workload did not finish"* ]] || fail "$stderr"
 	! grep -q UNPARSED "$FAKE_OUT" || fail "$(cat "$FAKE_OUT")"
 	grep -qx "$out/log.img" "$FAKE_OUT" || fail "log.img: $(cat "$FAKE_OUT")"
-	grep -q "^$d/t,mp=1/ext4da-record\..*/disk.img$" "$FAKE_OUT" || fail "disk.img: $(cat "$FAKE_OUT")"
+	grep -q "^$d/t,mp=1/ext4da-record\..*/disk1.img$" "$FAKE_OUT" || fail "disk1.img: $(cat "$FAKE_OUT")"
 	grep -qxF "chardev file,id=console0,path=${out//,/,,}/console.log" "$FAKE_OUT" || fail "$(cat "$FAKE_OUT")"
 	grep -qxF "kernel $kernel" "$FAKE_OUT" || fail "$(cat "$FAKE_OUT")"
 	[ -s "$out/base.img" ] && [ -f "$out/log.img" ] && [ -f "$out/meta.json" ] || fail "$(ls -la "$out")"
