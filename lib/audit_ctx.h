@@ -50,6 +50,7 @@ struct inode_walk {
 	uint64_t size, eof_block;	/* blocks at or past eof_block lie past i_size */
 	int unconverted;		/* saw unwritten blocks inside i_size */
 	int scan_data;			/* a regular user file: its data is judged */
+	int verity;			/* fs-verity: blocks past i_size are its Merkle tree */
 	int maybe;			/* claims go to the maybe map (a doubtful reading) */
 	uint32_t reports;		/* CORRUPT findings made for this inode */
 	uint32_t unreported;		/* ... and those left out past the cap */

@@ -77,6 +77,17 @@ static void name_dup_owner(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint
 	add_finding(a, &f);
 }
 
+/* Claims that legally overlap earlier ones, as e2fsck allows them: any
+ * inode's under the shared_blocks feature (deduplicated images), and the
+ * bad blocks inode's, which may list blocks of backup superblocks and
+ * descriptors (metadata is marked first; a file claiming a listed bad
+ * block later is still a duplicate). */
+static int may_share(const struct audit_ctx *a, uint32_t ino)
+{
+	return ino == BAD_BLOCKS_INO ||
+	       (ino && ext2fs_has_feature_shared_blocks(a->fs->super));
+}
+
 /* Mark [blk, blk+n) as owned by ino, noting duplicates. */
 void own_range(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n, uint64_t lblk)
 {
@@ -102,7 +113,7 @@ void own_range(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n, uint
 		return;
 	}
 	for (uint64_t i = 0; i < n; i++) {
-		if (ext2fs_fast_test_block_bitmap2(a->owned, blk + i))
+		if (ext2fs_fast_test_block_bitmap2(a->owned, blk + i) && !may_share(a, ino))
 			ext2fs_fast_mark_block_bitmap2(a->dup, blk + i);
 		else
 			ext2fs_fast_mark_block_bitmap2(a->owned, blk + i);

@@ -61,6 +61,10 @@ static json_object *stats_json(const struct audit_stats *st)
 	json_object_object_add(o, "data_blocks_scanned", json_object_new_int64((int64_t)st->data_blocks_scanned));
 	json_object_object_add(o, "stale_blocks", json_object_new_int64((int64_t)st->stale_blocks));
 	json_object_object_add(o, "unknown_blocks", json_object_new_int64((int64_t)st->unknown_blocks));
+	json_object_object_add(o, "uninit_groups_skipped",
+			       json_object_new_int64((int64_t)st->uninit_groups_skipped));
+	json_object_object_add(o, "uninit_itable_blocks_read",
+			       json_object_new_int64((int64_t)st->uninit_itable_blocks_read));
 	return o;
 }
 
