@@ -42,8 +42,9 @@ struct findings {
 	size_t count[F_NCODES];
 };
 
-/* Append f; a physical range that continues the previous finding of the
- * same code, inode and detail is merged into it. */
+/* Append f; a physical range that continues one of the last few findings
+ * (same code, severity, group, inodes and detail; the next blocks, and the
+ * next logical blocks when it has a logical range) is merged into it. */
 int findings_add(struct findings *fs, const struct finding *f);
 void findings_free(struct findings *fs);
 size_t findings_errors(const struct findings *fs);
