@@ -74,6 +74,10 @@ int findings_add(struct findings *fs, const struct finding *f)
 
 void findings_free(struct findings *fs)
 {
+	for (size_t i = 0; i < fs->n; i++) {
+		free(fs->v[i].path);
+		free(fs->v[i].other_path);
+	}
 	free(fs->v);
 	memset(fs, 0, sizeof(*fs));
 }

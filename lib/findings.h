@@ -34,6 +34,7 @@ struct finding {
 	int has_logical;
 	uint64_t lblk, lblocks;		/* logical range in ino */
 	char detail[200];
+	char *path, *other_path;	/* the inodes' pathnames (lib/paths.c), or NULL */
 };
 
 struct findings {

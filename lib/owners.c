@@ -88,6 +88,46 @@ static int may_share(const struct audit_ctx *a, uint32_t ino)
 	       (ino && ext2fs_has_feature_shared_blocks(a->fs->super));
 }
 
+#define MAX_UNMARKED_RUNS (1U << 20)	/* beyond this, UNMARKED owners go unnamed */
+
+/* Pass 2: the parts of ino's claim that are free in the bitmap, so that
+ * UNMARKED findings can name their owner. */
+static void note_unmarked_owner(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n,
+				uint64_t lblk)
+{
+	blk64_t end = blk + n - 1, b = blk;
+
+	while (b <= end && !a->unm_full) {
+		blk64_t s, z;
+		struct owner_run *r;
+
+		if (ext2fs_find_first_zero_block_bitmap2(a->fs->block_map, b, end, &s))
+			break;
+		if (s < b)	/* bigalloc: the cluster's first block */
+			s = b;
+		if (ext2fs_find_first_set_block_bitmap2(a->fs->block_map, s, end, &z) || z > end)
+			z = end + 1;
+		if (z <= s)
+			z = s + 1;
+		if (a->n_unm == a->cap_unm) {
+			size_t cap = a->cap_unm ? a->cap_unm * 2 : 64;
+
+			r = cap <= MAX_UNMARKED_RUNS ? realloc(a->unm_runs, cap * sizeof(*r)) : NULL;
+			if (!r) {
+				a->unm_full = 1;	/* only the owners' names are lost */
+				break;
+			}
+			a->unm_runs = r;
+			a->cap_unm = cap;
+		}
+		a->unm_runs[a->n_unm] = (struct owner_run){ .blk = s, .n = z - s, .ino = ino,
+							    .lblk = lblk + (s - blk),
+							    .seq = (uint32_t)a->n_unm };
+		a->n_unm++;
+		b = z;
+	}
+}
+
 /* Mark [blk, blk+n) as owned by ino, noting duplicates. */
 void own_range(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n, uint64_t lblk)
 {
@@ -102,9 +142,14 @@ void own_range(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n, uint
 		return;
 	}
 	if (a->pass == 2) {
-		for (uint64_t i = 0; i < n; i++)
-			if (ext2fs_test_block_bitmap2(a->dup, blk + i))
-				name_dup_owner(a, ino, blk + i, lblk + i);
+		blk64_t d = blk;
+
+		/* the duplicates in the claim, run by run */
+		while (d < blk + n && !ext2fs_find_first_set_block_bitmap2(a->dup, d, blk + n - 1, &d)) {
+			name_dup_owner(a, ino, d, lblk + (d - blk));
+			d++;
+		}
+		note_unmarked_owner(a, ino, blk, n, lblk);
 		return;
 	}
 	if (ext2fs_test_block_bitmap_range2(a->owned, blk, (unsigned)n) && n < (1ULL << 31)) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/ext4da-check/check.h"
+#include "lib/paths.h"
 
 const char *argp_program_version = "ext4da-check " PACKAGE_VERSION;
 const char *argp_program_bug_address = PACKAGE_BUGREPORT;
@@ -233,6 +234,8 @@ int main(int argc, char **argv)
 		findings_free(&f);
 		return cli_fail(&cmd.cli, cmd.image, &e);
 	}
+	if (findings_name_paths(v.fs, &f))
+		cli_warn(&cmd.cli, cmd.image, "out of memory naming the findings' inodes");
 	code = findings_errors(&f) ? EXIT_PROBLEMS : EXIT_CLEAN;
 	if (cmd.repair && code == EXIT_PROBLEMS) {
 		if (v.sb_used) {

@@ -17,10 +17,11 @@ static void location(const struct finding *x, char *buf, size_t len)
 				      (unsigned long long)x->block,
 				      (unsigned long long)(x->block + x->blocks - 1));
 	if (x->ino && n < len)
-		n += (size_t)snprintf(buf + n, len - n, " inode %u", x->ino);
+		n += (size_t)snprintf(buf + n, len - n, " inode %u (%s)", x->ino,
+				      x->path ? x->path : "no path");
 	if (x->other_ino && n < len)
-		n += (size_t)snprintf(buf + n, len - n, x->ino ? " and inode %u" : " inode %u",
-				      x->other_ino);
+		n += (size_t)snprintf(buf + n, len - n, x->ino ? " and inode %u (%s)" : " inode %u (%s)",
+				      x->other_ino, x->other_path ? x->other_path : "no path");
 	if (x->has_logical && x->lblocks && n < len)
 		snprintf(buf + n, len - n, " logical %llu-%llu", (unsigned long long)x->lblk,
 			 (unsigned long long)(x->lblk + x->lblocks - 1));
@@ -36,7 +37,10 @@ static json_object *finding_json(const struct finding *x)
 	json_object_object_add(o, "block", x->blocks ? json_object_new_int64((int64_t)x->block) : NULL);
 	json_object_object_add(o, "blocks", json_object_new_int64((int64_t)x->blocks));
 	json_object_object_add(o, "inode", x->ino ? json_object_new_int64(x->ino) : NULL);
+	json_object_object_add(o, "path", x->path ? json_object_new_string(x->path) : NULL);
 	json_object_object_add(o, "other_inode", x->other_ino ? json_object_new_int64(x->other_ino) : NULL);
+	json_object_object_add(o, "other_path",
+			       x->other_path ? json_object_new_string(x->other_path) : NULL);
 	json_object_object_add(o, "logical_block",
 			       x->has_logical ? json_object_new_int64((int64_t)x->lblk) : NULL);
 	json_object_object_add(o, "logical_blocks",
@@ -110,7 +114,7 @@ void print_check_report(const struct check_cmd *cmd, const struct view *v,
 			const struct findings *f, const struct audit_stats *st, int exit_code,
 			const char *repaired)
 {
-	char loc[160];
+	char loc[1024];
 
 	if (cmd->cli.json) {
 		report_json(cmd, v, f, st, exit_code, repaired);
