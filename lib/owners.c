@@ -77,15 +77,29 @@ static void name_dup_owner(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint
 	add_finding(a, &f);
 }
 
+/* A block of a backup superblock or of the descriptors after it. */
+static int in_backup_super(ext2_filsys fs, uint64_t blk)
+{
+	dgrp_t g = ext2fs_group_of_blk2(fs, blk);
+	blk64_t super = 0, old_desc = 0, new_desc = 0;
+	blk_t used = 0;
+
+	if (g == 0 || !ext2fs_bg_has_super(fs, g) ||
+	    ext2fs_super_and_bgd_loc2(fs, g, &super, &old_desc, &new_desc, &used))
+		return 0;
+	return blk >= super && blk < super + used;
+}
+
 /* Claims that legally overlap earlier ones, as e2fsck allows them: any
  * inode's under the shared_blocks feature (deduplicated images), and the
- * bad blocks inode's, which may list blocks of backup superblocks and
- * descriptors (metadata is marked first; a file claiming a listed bad
- * block later is still a duplicate). */
-static int may_share(const struct audit_ctx *a, uint32_t ino)
+ * bad blocks inode's on blocks of backup superblocks and descriptors
+ * (metadata is marked first; a bad block in primary metadata, or a file
+ * claiming a listed bad block, is still a duplicate). */
+static int may_share(const struct audit_ctx *a, uint32_t ino, uint64_t blk)
 {
-	return ino == BAD_BLOCKS_INO ||
-	       (ino && ext2fs_has_feature_shared_blocks(a->fs->super));
+	if (ino == BAD_BLOCKS_INO)
+		return in_backup_super(a->fs, blk);
+	return ino && ext2fs_has_feature_shared_blocks(a->fs->super);
 }
 
 #define MAX_UNMARKED_RUNS (1U << 20)	/* beyond this, UNMARKED owners go unnamed */
@@ -158,7 +172,7 @@ void own_range(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n, uint
 		return;
 	}
 	for (uint64_t i = 0; i < n; i++) {
-		if (ext2fs_fast_test_block_bitmap2(a->owned, blk + i) && !may_share(a, ino))
+		if (ext2fs_fast_test_block_bitmap2(a->owned, blk + i) && !may_share(a, ino, blk + i))
 			ext2fs_fast_mark_block_bitmap2(a->dup, blk + i);
 		else
 			ext2fs_fast_mark_block_bitmap2(a->owned, blk + i);
