@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: most of its images are populated through loop mounts
 # ext4da-check on legal but unusual layouts (tests/fixtures/mklegal): each
 # image is clean for e2fsck -fn and must be clean for ext4da-check: exit 0,
 # no error finding, the image unchanged.  And an INODE_UNINIT group whose
