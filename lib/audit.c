@@ -174,6 +174,92 @@ static void unowned_run(struct audit_ctx *a, uint64_t blk, uint64_t n, ext2fs_bl
 	}
 }
 
+static void unmarked_finding(struct audit_ctx *a, uint64_t blk, uint64_t n, uint32_t ino,
+			     uint64_t lblk, int has_lblk)
+{
+	ext2_filsys fs = a->fs;
+
+	/* One finding per group, so each names its group. */
+	while (n) {
+		dgrp_t g = ext2fs_group_of_blk2(fs, blk);
+		uint64_t end = ext2fs_group_last_block2(fs, g) + 1;
+		uint64_t k = end - blk < n ? end - blk : n;
+		struct finding f = { .code = F_UNMARKED, .severity = SEV_ERROR, .group = g,
+				     .block = blk, .blocks = k, .ino = ino,
+				     .has_logical = has_lblk, .lblk = lblk,
+				     .lblocks = has_lblk ? k : 0 };
+
+		if (!group_bitmap_unknown(a, g)) {
+			snprintf(f.detail, sizeof(f.detail), "%s but free in the bitmap: could be "
+				 "allocated twice", ino ? "owned by the inode" : "filesystem metadata");
+			add_finding(a, &f);
+			a->st->unmarked_blocks += k;
+		}
+		blk += k;
+		n -= k;
+		lblk += k;
+	}
+}
+
+static int by_block(const void *x, const void *y)
+{
+	const struct owner_run *p = x, *q = y;
+
+	if (p->blk != q->blk)
+		return p->blk < q->blk ? -1 : 1;
+	return p->seq < q->seq ? -1 : p->seq > q->seq;
+}
+
+/* An UNMARKED run [blk, blk+n), split where its owner changes (the first
+ * claimant of a block owns it).  With bigalloc a run covers whole clusters
+ * and its owners' blocks only part of them: each piece reaches to the next
+ * owner's first block, so the pieces still cover the run. */
+static void unmarked_run(struct audit_ctx *a, uint64_t blk, uint64_t n)
+{
+	uint64_t end = blk + n, pos = blk, start = blk, lblk = 0;
+	uint32_t ino = 0;
+	int open = 0;
+	size_t lo = 0, hi = a->n_unm;
+
+	if (a->unm_full || !a->n_unm) {
+		unmarked_finding(a, blk, n, 0, 0, 0);
+		return;
+	}
+	/* A run is owned blocks free in the bitmap, so it lies inside one
+	 * UNMARKED run: the first to look at is the first starting at blk. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a->unm_runs[mid].blk < blk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < a->n_unm && a->unm_runs[i].blk < end; i++) {
+		const struct owner_run *r = &a->unm_runs[i];
+		uint64_t rs = r->blk > pos ? r->blk : pos, rl;
+
+		if (r->blk + r->n <= rs)
+			continue;	/* already owned by an earlier claimant */
+		rl = r->lblk + (rs - r->blk);
+		if (open && r->ino == ino && (!ino || lblk + (rs - start) == rl)) {
+			pos = r->blk + r->n < end ? r->blk + r->n : end;
+			continue;
+		}
+		if (open) {
+			unmarked_finding(a, start, rs - start, ino, lblk, ino != 0);
+			start = rs;
+		}
+		open = 1;
+		ino = r->ino;
+		lblk = rl - (rs - start);	/* before rs: a shared cluster's other blocks */
+		if (rl < rs - start)
+			lblk = 0;
+		pos = r->blk + r->n < end ? r->blk + r->n : end;
+	}
+	unmarked_finding(a, start, end - start, open ? ino : 0, lblk, open && ino != 0);
+}
+
 /* Report the blocks set in `in` but clear in `out`, walking runs rather
  * than bits: both maps are run-length trees. */
 static void report_difference(struct audit_ctx *a, ext2fs_block_bitmap in,
@@ -197,8 +283,7 @@ static void report_difference(struct audit_ctx *a, ext2fs_block_bitmap in,
 			if (maybe)
 				unowned_run(a, gap_start, gap_end - gap_start, maybe);
 			else
-				range_finding(a, F_UNMARKED, SEV_ERROR, gap_start, gap_end - gap_start, 0,
-					      "owned but free in the bitmap: could be allocated twice");
+				unmarked_run(a, gap_start, gap_end - gap_start);
 			c = gap_end;
 		}
 		b = z;
@@ -347,6 +432,26 @@ static int any_duplicates(struct audit_ctx *a)
 						   ext2fs_blocks_count(a->fs->super) - 1, &found) == 0;
 }
 
+/* Any owned block free in the bitmap? */
+static int any_unmarked(struct audit_ctx *a)
+{
+	ext2_filsys fs = a->fs;
+	blk64_t end = ext2fs_blocks_count(fs->super) - 1, b = fs->super->s_first_data_block;
+
+	while (b <= end) {
+		blk64_t s, z, free_blk;
+
+		if (ext2fs_find_first_set_block_bitmap2(a->owned, b, end, &s))
+			return 0;
+		if (ext2fs_find_first_zero_block_bitmap2(a->owned, s, end, &z))
+			z = end + 1;
+		if (!ext2fs_find_first_zero_block_bitmap2(fs->block_map, s, z - 1, &free_blk))
+			return 1;
+		b = z;
+	}
+	return 0;
+}
+
 static int setup(struct audit_ctx *a)
 {
 	ext2_filsys fs = a->fs;
@@ -386,6 +491,7 @@ static void teardown(struct audit_ctx *a)
 	blockmap_free(&a->xattr_blocks);
 	blockmap_free(&a->orphans);
 	blockmap_free(&a->dup_owner);
+	free(a->unm_runs);
 }
 
 static void unconverted_summary(struct audit_ctx *a)
@@ -442,7 +548,8 @@ int audit_run(ext2_filsys fs, const struct audit_opts *opts, struct findings *ou
 	desc_findings(&a);
 	if (find_orphans(&a) || mark_fs_metadata(&a) || walk_inodes(&a))
 		goto out;
-	if (any_duplicates(&a)) {
+	/* Pass 2 names the owners of duplicated and of unmarked blocks. */
+	if (any_duplicates(&a) || any_unmarked(&a)) {
 		a.pass = 2;
 		blockmap_free(&a.xattr_blocks);
 		if (blockmap_init(&a.xattr_blocks, 64)) {
@@ -452,6 +559,7 @@ int audit_run(ext2_filsys fs, const struct audit_opts *opts, struct findings *ou
 		if (mark_fs_metadata(&a) || walk_inodes(&a))
 			goto out;
 		a.pass = 1;
+		qsort(a.unm_runs, a.n_unm, sizeof(*a.unm_runs), by_block);
 	}
 	compare_bitmaps(&a);
 	compare_group_counts(&a);

@@ -37,6 +37,8 @@ struct audit_stats {
 	uint64_t stale_blocks;
 	uint64_t unknown_blocks;	/* OWNER_UNKNOWN: in use, a damaged structure may own them */
 	uint64_t damaged;		/* structures with parts the audit could not walk */
+	uint64_t uninit_groups_skipped;	/* INODE_UNINIT groups whose tables were not read */
+	uint64_t uninit_itable_blocks_read;	/* inode table blocks read in INODE_UNINIT groups */
 	uint32_t *dirs_per_group;	/* in-use directories per group; caller frees */
 	/* With keep_owner_map: every block owned or maybe owned (block
 	 * granularity); the caller frees it, before closing the fs. */

@@ -32,9 +32,20 @@ struct audit_ctx {
 	ext2fs_block_bitmap maybe;
 	struct maybe_run *maybe_runs;
 	size_t n_maybe_runs, cap_maybe_runs;
+	/* Pass 2: who owns each block that is free in the bitmap (UNMARKED),
+	 * as runs in the order claimed; unm_full when there were too many. */
+	struct owner_run *unm_runs;
+	size_t n_unm, cap_unm;
+	int unm_full;
 	uint32_t damaged_ino;		/* first inode with an unwalked part */
 	uint64_t damaged_count;		/* structures with unwalked parts */
 	char damaged_what[96];		/* the first, described */
+};
+
+struct owner_run {
+	uint64_t blk, n, lblk;
+	uint32_t ino;		/* 0: filesystem metadata */
+	uint32_t seq;		/* claim order, for a stable sort */
 };
 
 struct maybe_run {
@@ -50,6 +61,7 @@ struct inode_walk {
 	uint64_t size, eof_block;	/* blocks at or past eof_block lie past i_size */
 	int unconverted;		/* saw unwritten blocks inside i_size */
 	int scan_data;			/* a regular user file: its data is judged */
+	int verity;			/* fs-verity: blocks past i_size are its Merkle tree */
 	int maybe;			/* claims go to the maybe map (a doubtful reading) */
 	uint32_t reports;		/* CORRUPT findings made for this inode */
 	uint32_t unreported;		/* ... and those left out past the cap */

@@ -43,12 +43,20 @@ static int continues(const struct finding *prev, const struct finding *f)
 	       strcmp(prev->detail, f->detail) == 0;
 }
 
+/* How far back a continuation is looked for: other findings (a CORRUPT
+ * entry, a STALE block) may come between two pieces of one range. */
+#define MERGE_WINDOW 16
+
 int findings_add(struct findings *fs, const struct finding *f)
 {
-	if (fs->n && continues(&fs->v[fs->n - 1], f)) {
-		fs->v[fs->n - 1].blocks += f->blocks;
-		fs->v[fs->n - 1].lblocks += f->lblocks;
-		return 0;
+	for (size_t k = 1; k <= fs->n && k <= MERGE_WINDOW; k++) {
+		struct finding *prev = &fs->v[fs->n - k];
+
+		if (continues(prev, f)) {
+			prev->blocks += f->blocks;
+			prev->lblocks += f->lblocks;
+			return 0;
+		}
 	}
 	if (fs->n == fs->cap) {
 		size_t cap = fs->cap ? fs->cap * 2 : 64;
@@ -66,6 +74,10 @@ int findings_add(struct findings *fs, const struct finding *f)
 
 void findings_free(struct findings *fs)
 {
+	for (size_t i = 0; i < fs->n; i++) {
+		free(fs->v[i].path);
+		free(fs->v[i].other_path);
+	}
 	free(fs->v);
 	memset(fs, 0, sizeof(*fs));
 }

@@ -34,6 +34,7 @@ struct finding {
 	int has_logical;
 	uint64_t lblk, lblocks;		/* logical range in ino */
 	char detail[200];
+	char *path, *other_path;	/* the inodes' pathnames (lib/paths.c), or NULL */
 };
 
 struct findings {
@@ -42,8 +43,9 @@ struct findings {
 	size_t count[F_NCODES];
 };
 
-/* Append f; a physical range that continues the previous finding of the
- * same code, inode and detail is merged into it. */
+/* Append f; a physical range that continues one of the last few findings
+ * (same code, severity, group, inodes and detail; the next blocks, and the
+ * next logical blocks when it has a logical range) is merged into it. */
 int findings_add(struct findings *fs, const struct finding *f);
 void findings_free(struct findings *fs);
 size_t findings_errors(const struct findings *fs);

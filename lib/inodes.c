@@ -39,6 +39,8 @@ static void data_run(struct inode_walk *w, uint64_t lblk, uint64_t pblk, uint64_
 	} else if (inside && w->scan_data) {
 		scan_extent_data(a, w->ino, w->inode->i_generation, lblk, pblk, inside);
 	}
+	if (inside < n && w->verity)
+		return;
 	if (inside < n && !unwritten && blockmap_find(&a->orphans, w->ino))
 		inode_finding(w, F_PAST_EOF, SEV_INFO, lblk + inside, pblk + inside, n - inside,
 			      "blocks past i_size of a pending orphan: a truncate the kernel "
@@ -185,7 +187,9 @@ static void own_xattr_block(struct inode_walk *w)
 	blk64_t blk = ext2fs_file_acl_block(a->fs, (struct ext2_inode *)w->inode);
 	int ins;
 
-	if (!blk)
+	/* Without ext_attr nothing reads i_file_acl: its block is not the
+	 * inode's (e2fsck leaves it free, and would zero the field). */
+	if (!blk || !ext2fs_has_feature_xattr(a->fs->super))
 		return;
 	/* Many inodes may share one xattr block; it has one owner. */
 	if (!blockmap_slot(&a->xattr_blocks, blk, &ins)) {
@@ -228,6 +232,8 @@ static void audit_inode(struct audit_ctx *a, uint32_t ino, struct ext2_inode_lar
 	w.scan_data = a->opts->data_scan && LINUX_S_ISREG(inode->i_mode) &&
 		      ino >= EXT2_FIRST_INODE(a->fs->super);
 	w.eof_block = (w.size + bs - 1) / bs;
+	/* fs-verity keeps the Merkle tree and its descriptor past i_size. */
+	w.verity = (inode->i_flags & EXT4_VERITY_FL) && ext2fs_has_feature_verity(a->fs->super);
 	if (a->pass == 1)
 		count_in_use(a, ino, inode);
 	own_xattr_block(&w);
@@ -279,6 +285,8 @@ static void walk_uninit_group(struct audit_ctx *a, dgrp_t g, struct ext2_inode_l
 
 		if (io_channel_read_blk64(fs->io, itable + b, (int)n, buf))
 			return;
+		if (a->pass == 1)
+			a->st->uninit_itable_blocks_read += n;
 		if (all_zero(buf, (size_t)n * fs->blocksize))
 			continue;
 		for (uint32_t k = 0; k < n * ipb && b * ipb + k < per; k++) {
@@ -297,6 +305,23 @@ static void walk_uninit_group(struct audit_ctx *a, dgrp_t g, struct ext2_inode_l
 	}
 }
 
+/* e2fsck reads nothing of a group whose INODE_UNINIT flag its verified
+ * descriptor checksum vouches for.  The audit reads one block more, the
+ * group's on-disk inode bitmap, which mke2fs never writes for such a group
+ * (zeros on a fresh or sparse image): if it shows inodes in use, the flag
+ * was set over live inodes and the table is read after all. */
+static int uninit_group_trusted(struct audit_ctx *a, dgrp_t g)
+{
+	ext2_filsys fs = a->fs;
+	blk64_t ib = ext2fs_inode_bitmap_loc(fs, g);
+	uint32_t bytes = fs->super->s_inodes_per_group / 8;
+
+	if (!ext2fs_group_desc_csum_verify(fs, g) || !blk_in_fs(fs, ib, 1) ||
+	    bytes > fs->blocksize || io_channel_read_blk64(fs->io, ib, 1, a->block_buf))
+		return 0;
+	return all_zero(a->block_buf, bytes);
+}
+
 /* The lazy inode scan skips each group's unused tail (bg_itable_unused)
  * and INODE_UNINIT groups.  A descriptor that understates its used inodes
  * would hide live ones, and --repair would free their blocks: so inodes
@@ -313,6 +338,10 @@ static int walk_hidden_inodes(struct audit_ctx *a, struct ext2_inode_large *inod
 
 		/* An INODE_UNINIT group's bitmap reads as empty, so its (zeroed)
 		 * table is read instead: a flag set over live inodes hides them. */
+		if (uninit && uninit_group_trusted(a, g)) {
+			a->st->uninit_groups_skipped += a->pass == 1;
+			continue;
+		}
 		if (uninit && (ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_ZEROED) ||
 			       ext2fs_has_feature_metadata_csum(fs->super))) {
 			walk_uninit_group(a, g, inode, isize);

@@ -77,6 +77,71 @@ static void name_dup_owner(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint
 	add_finding(a, &f);
 }
 
+/* A block of a backup superblock or of the descriptors after it. */
+static int in_backup_super(ext2_filsys fs, uint64_t blk)
+{
+	dgrp_t g = ext2fs_group_of_blk2(fs, blk);
+	blk64_t super = 0, old_desc = 0, new_desc = 0;
+	blk_t used = 0;
+
+	if (g == 0 || !ext2fs_bg_has_super(fs, g) ||
+	    ext2fs_super_and_bgd_loc2(fs, g, &super, &old_desc, &new_desc, &used))
+		return 0;
+	return blk >= super && blk < super + used;
+}
+
+/* Claims that legally overlap earlier ones, as e2fsck allows them: any
+ * inode's under the shared_blocks feature (deduplicated images), and the
+ * bad blocks inode's on blocks of backup superblocks and descriptors
+ * (metadata is marked first; a bad block in primary metadata, or a file
+ * claiming a listed bad block, is still a duplicate). */
+static int may_share(const struct audit_ctx *a, uint32_t ino, uint64_t blk)
+{
+	if (ino == BAD_BLOCKS_INO)
+		return in_backup_super(a->fs, blk);
+	return ino && ext2fs_has_feature_shared_blocks(a->fs->super);
+}
+
+#define MAX_UNMARKED_RUNS (1U << 20)	/* beyond this, UNMARKED owners go unnamed */
+
+/* Pass 2: the parts of ino's claim that are free in the bitmap, so that
+ * UNMARKED findings can name their owner. */
+static void note_unmarked_owner(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n,
+				uint64_t lblk)
+{
+	blk64_t end = blk + n - 1, b = blk;
+
+	while (b <= end && !a->unm_full) {
+		blk64_t s, z;
+		struct owner_run *r;
+
+		if (ext2fs_find_first_zero_block_bitmap2(a->fs->block_map, b, end, &s))
+			break;
+		if (s < b)	/* bigalloc: the cluster's first block */
+			s = b;
+		if (ext2fs_find_first_set_block_bitmap2(a->fs->block_map, s, end, &z) || z > end)
+			z = end + 1;
+		if (z <= s)
+			z = s + 1;
+		if (a->n_unm == a->cap_unm) {
+			size_t cap = a->cap_unm ? a->cap_unm * 2 : 64;
+
+			r = cap <= MAX_UNMARKED_RUNS ? realloc(a->unm_runs, cap * sizeof(*r)) : NULL;
+			if (!r) {
+				a->unm_full = 1;	/* only the owners' names are lost */
+				break;
+			}
+			a->unm_runs = r;
+			a->cap_unm = cap;
+		}
+		a->unm_runs[a->n_unm] = (struct owner_run){ .blk = s, .n = z - s, .ino = ino,
+							    .lblk = lblk + (s - blk),
+							    .seq = (uint32_t)a->n_unm };
+		a->n_unm++;
+		b = z;
+	}
+}
+
 /* Mark [blk, blk+n) as owned by ino, noting duplicates. */
 void own_range(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n, uint64_t lblk)
 {
@@ -91,9 +156,14 @@ void own_range(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n, uint
 		return;
 	}
 	if (a->pass == 2) {
-		for (uint64_t i = 0; i < n; i++)
-			if (ext2fs_test_block_bitmap2(a->dup, blk + i))
-				name_dup_owner(a, ino, blk + i, lblk + i);
+		blk64_t d = blk;
+
+		/* the duplicates in the claim, run by run */
+		while (d < blk + n && !ext2fs_find_first_set_block_bitmap2(a->dup, d, blk + n - 1, &d)) {
+			name_dup_owner(a, ino, d, lblk + (d - blk));
+			d++;
+		}
+		note_unmarked_owner(a, ino, blk, n, lblk);
 		return;
 	}
 	if (ext2fs_test_block_bitmap_range2(a->owned, blk, (unsigned)n) && n < (1ULL << 31)) {
@@ -102,7 +172,7 @@ void own_range(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n, uint
 		return;
 	}
 	for (uint64_t i = 0; i < n; i++) {
-		if (ext2fs_fast_test_block_bitmap2(a->owned, blk + i))
+		if (ext2fs_fast_test_block_bitmap2(a->owned, blk + i) && !may_share(a, ino, blk + i))
 			ext2fs_fast_mark_block_bitmap2(a->dup, blk + i);
 		else
 			ext2fs_fast_mark_block_bitmap2(a->owned, blk + i);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/ext4da-check/check.h"
+#include "lib/paths.h"
 
 const char *argp_program_version = "ext4da-check " PACKAGE_VERSION;
 
@@ -114,6 +115,64 @@ static void sample_free_blocks(ext2_filsys fs, struct datascan *d)
 	free(buf);
 }
 
+/* The on-disk bitmaps as bit arrays when that is smaller than as trees:
+ * a tree costs some 40 bytes a run, an array one bit a block, so a
+ * fragmented bitmap is smaller as an array and a mostly empty or mostly
+ * full one as a tree.  The runs are estimated from the bitmap blocks of up
+ * to 32 evenly spaced groups.  The audit's own maps stay trees.  A failure
+ * is left to the audit, which reads the bitmaps again and says what went
+ * wrong. */
+#define TREE_BYTES_PER_RUN 40
+#define SAMPLE_GROUPS 32
+
+static uint64_t estimated_tree_bytes(ext2_filsys fs)
+{
+	uint32_t bits = EXT2_CLUSTERS_PER_GROUP(fs->super), step;
+	uint64_t runs = 0, sampled = 0;
+	uint8_t *buf;
+
+	if (bits > fs->blocksize * 8U || !(buf = malloc(fs->blocksize)))
+		return 0;
+	step = fs->group_desc_count / SAMPLE_GROUPS + 1;
+	for (dgrp_t g = 0; g < fs->group_desc_count; g += step) {
+		blk64_t loc = ext2fs_block_bitmap_loc(fs, g);
+		int prev = 0;
+
+		sampled++;
+		if ((ext2fs_has_group_desc_csum(fs) && ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT)) ||
+		    !loc || loc >= ext2fs_blocks_count(fs->super) ||
+		    io_channel_read_blk64(fs->io, loc, 1, buf))
+			continue;
+		for (uint32_t i = 0; i < bits; i++) {
+			int bit = (buf[i / 8] >> (i % 8)) & 1;
+
+			runs += bit && !prev;
+			prev = bit;
+		}
+	}
+	free(buf);
+	return sampled ? runs * fs->group_desc_count / sampled * TREE_BYTES_PER_RUN : 0;
+}
+
+static void read_bitmaps_compactly(ext2_filsys fs)
+{
+	uint16_t type = fs->default_bitmap_type;
+	uint64_t array = EXT2FS_NUM_B2C(fs, ext2fs_blocks_count(fs->super)) / 8 +
+			 fs->super->s_inodes_count / 8;
+
+	if (array < estimated_tree_bytes(fs))
+		fs->default_bitmap_type = EXT2FS_BMAP64_BITARRAY;
+	if (ext2fs_read_bitmaps(fs)) {
+		if (fs->block_map)
+			ext2fs_free_block_bitmap(fs->block_map);
+		if (fs->inode_map)
+			ext2fs_free_inode_bitmap(fs->inode_map);
+		fs->block_map = NULL;
+		fs->inode_map = NULL;
+	}
+	fs->default_bitmap_type = type;
+}
+
 static void report_progress(void *ctx, uint64_t done, uint64_t total)
 {
 	(void)total;
@@ -129,6 +188,7 @@ static int run_audit(struct check_cmd *cmd, struct view *v, struct findings *f,
 
 	char warning[300];
 
+	read_bitmaps_compactly(v->fs);
 	if (cmd->data.forced != 0 && ext2fs_read_block_bitmap(v->fs) == 0)
 		sample_free_blocks(v->fs, &cmd->data);
 	datascan_fill_warning(&cmd->data, warning, sizeof(warning));
@@ -233,6 +293,8 @@ int main(int argc, char **argv)
 		findings_free(&f);
 		return cli_fail(&cmd.cli, cmd.image, &e);
 	}
+	if (findings_name_paths(v.fs, &f))
+		cli_warn(&cmd.cli, cmd.image, "out of memory naming the findings' inodes");
 	code = findings_errors(&f) ? EXIT_PROBLEMS : EXIT_CLEAN;
 	if (cmd.repair && code == EXIT_PROBLEMS) {
 		if (v.sb_used) {

@@ -17,10 +17,11 @@ static void location(const struct finding *x, char *buf, size_t len)
 				      (unsigned long long)x->block,
 				      (unsigned long long)(x->block + x->blocks - 1));
 	if (x->ino && n < len)
-		n += (size_t)snprintf(buf + n, len - n, " inode %u", x->ino);
+		n += (size_t)snprintf(buf + n, len - n, " inode %u (%s)", x->ino,
+				      x->path ? x->path : "no path");
 	if (x->other_ino && n < len)
-		n += (size_t)snprintf(buf + n, len - n, x->ino ? " and inode %u" : " inode %u",
-				      x->other_ino);
+		n += (size_t)snprintf(buf + n, len - n, x->ino ? " and inode %u (%s)" : " inode %u (%s)",
+				      x->other_ino, x->other_path ? x->other_path : "no path");
 	if (x->has_logical && x->lblocks && n < len)
 		snprintf(buf + n, len - n, " logical %llu-%llu", (unsigned long long)x->lblk,
 			 (unsigned long long)(x->lblk + x->lblocks - 1));
@@ -36,7 +37,10 @@ static json_object *finding_json(const struct finding *x)
 	json_object_object_add(o, "block", x->blocks ? json_object_new_int64((int64_t)x->block) : NULL);
 	json_object_object_add(o, "blocks", json_object_new_int64((int64_t)x->blocks));
 	json_object_object_add(o, "inode", x->ino ? json_object_new_int64(x->ino) : NULL);
+	json_object_object_add(o, "path", x->path ? json_object_new_string(x->path) : NULL);
 	json_object_object_add(o, "other_inode", x->other_ino ? json_object_new_int64(x->other_ino) : NULL);
+	json_object_object_add(o, "other_path",
+			       x->other_path ? json_object_new_string(x->other_path) : NULL);
 	json_object_object_add(o, "logical_block",
 			       x->has_logical ? json_object_new_int64((int64_t)x->lblk) : NULL);
 	json_object_object_add(o, "logical_blocks",
@@ -61,6 +65,10 @@ static json_object *stats_json(const struct audit_stats *st)
 	json_object_object_add(o, "data_blocks_scanned", json_object_new_int64((int64_t)st->data_blocks_scanned));
 	json_object_object_add(o, "stale_blocks", json_object_new_int64((int64_t)st->stale_blocks));
 	json_object_object_add(o, "unknown_blocks", json_object_new_int64((int64_t)st->unknown_blocks));
+	json_object_object_add(o, "uninit_groups_skipped",
+			       json_object_new_int64((int64_t)st->uninit_groups_skipped));
+	json_object_object_add(o, "uninit_itable_blocks_read",
+			       json_object_new_int64((int64_t)st->uninit_itable_blocks_read));
 	return o;
 }
 
@@ -111,7 +119,7 @@ void print_check_report(const struct check_cmd *cmd, const struct view *v,
 			const struct findings *f, const struct audit_stats *st, int exit_code,
 			const char *repaired)
 {
-	char loc[160], why[300];
+	char loc[1024], why[300];
 
 	if (cmd->cli.json) {
 		report_json(cmd, v, f, st, exit_code, repaired);

@@ -545,10 +545,10 @@ check_damaged_input() {
 	# The text report lists the same, -v adds the information findings.
 	check "$FINDINGS"
 	[ "$status" -eq 4 ]
-	assert_line --regexp "^MULTIPLY_OWNED +error +group 0 blocks [0-9]+-[0-9]+ inode $a and inode $b logical 0-3: "
+	assert_line --regexp "^MULTIPLY_OWNED +error +group 0 blocks [0-9]+-[0-9]+ inode $a \\([^)]*\\) and inode $b \\([^)]*\\) logical 0-3: "
 	refute_line --regexp '^ORPHAN '
 	check -v "$FINDINGS"
-	assert_line --regexp "^ORPHAN +info +inode $a: pending orphan"
+	assert_line --regexp "^ORPHAN +info +inode $a \\([^)]*\\): pending orphan"
 	refute_line "$FINDINGS: clean"
 }
 
@@ -580,7 +580,7 @@ check_damaged_input() {
 	check "$POISONED"
 	[ "$status" -eq 4 ]
 	assert_line --index 0 --partial ", data scanned"
-	assert_line --regexp '^STALE +error +group 0 blocks ([0-9]+)-\1 inode [0-9]+ logical 0-0: never written: holds the device.s poison \(sector [0-9]+\)$'
+	assert_line --regexp '^STALE +error +group 0 blocks ([0-9]+)-\1 inode [0-9]+ \([^)]*\) logical 0-0: never written: holds the device.s poison \(sector [0-9]+\)$'
 	check --json "$POISONED"
 	run jq -e '.data_scan == true and .counts.STALE == 8 and .stats.stale_blocks == 8
 		and .stats.data_blocks_scanned >= 8
@@ -621,7 +621,7 @@ check_damaged_input() {
 	assert_success
 	check --data "$img"
 	[ "$status" -eq 4 ]
-	assert_line --regexp "^STALE +error +group 0 blocks $((pb + 1))-$((pb + 1)) inode [0-9]+ logical 1-1: holds data written for inode $a generation [0-9]+ at offset 1024$"
+	assert_line --regexp "^STALE +error +group 0 blocks $((pb + 1))-$((pb + 1)) inode [0-9]+ \\(/b\\) logical 1-1: holds data written for inode $a generation [0-9]+ at offset 1024$"
 	check --json --data "$img"
 	run jq -e '.counts.STALE == 8 and .stats.stale_blocks == 8' <<<"$output"
 	assert_success

@@ -122,14 +122,81 @@ exactly() {
 # UNMARKED
 #
 
-@test "UNMARKED: a file's blocks free in the bitmap" {
+@test "UNMARKED: a file's blocks free in the bitmap, one range naming its owner" {
 	mk unmarked
 	check "$IMG"
 	assert_failure 4
 	counts_are '{"UNMARKED": 1}'
-	# The owner ($UNM_INO) is not named today; see the report.
-	exactly "{\"code\":\"UNMARKED\",\"severity\":\"error\",\"group\":$UNM_GROUP,\"block\":$UNM_START,\"blocks\":$UNM_N}"
+	# three single blocks, one finding: the owner /a and its logical range
+	exactly "{\"code\":\"UNMARKED\",\"severity\":\"error\",\"group\":$UNM_GROUP,\"block\":$UNM_START,\"blocks\":$UNM_N,\"inode\":$UNM_INO,\"path\":\"/a\",\"other_inode\":null,\"logical_block\":10,\"logical_blocks\":$UNM_N,\"detail\":\"owned by the inode but free in the bitmap\"}"
 	jqt ".stats.unmarked_blocks == $UNM_N"
+	run ext4da-check -v "$IMG"
+	assert_failure 4
+	assert_line --regexp "^UNMARKED +error +group $UNM_GROUP blocks $UNM_START-$((UNM_START + UNM_N - 1)) inode $UNM_INO \\(/a\\) logical 10-$((10 + UNM_N - 1)): owned by the inode but free in the bitmap"
+}
+
+@test "UNMARKED: two files' blocks, split where the owner changes" {
+	mk base
+	a=$(debugfs -R "bmap /a 58" "$IMG" 2>/dev/null)
+	b=$(debugfs -R "bmap /b 0" "$IMG" 2>/dev/null)
+	[ "$b" -eq $((a + 2)) ] || fail "/b does not follow /a ($a, $b)"
+	# /a's last two blocks and /b's first two: one run in the bitmap
+	debugfs -w -R "freeb $a 4" "$IMG" >/dev/null 2>&1
+	check "$IMG"
+	assert_failure 4
+	jqt '.counts.UNMARKED == 2'
+	has "{\"code\":\"UNMARKED\",\"block\":$a,\"blocks\":2,\"path\":\"/a\",\"logical_block\":58,\"logical_blocks\":2}"
+	has "{\"code\":\"UNMARKED\",\"block\":$b,\"blocks\":2,\"path\":\"/b\",\"logical_block\":0,\"logical_blocks\":2}"
+	jqt '.stats.unmarked_blocks == 4'
+}
+
+@test "UNMARKED: filesystem metadata free in the bitmap says so" {
+	mk base
+	itab=$(dumpe2fs "$IMG" 2>/dev/null | sed -n 's/^  Inode table at \([0-9]*\)-.*/\1/p' | sed -n 1p)
+	debugfs -w -R "freeb $itab 3" "$IMG" >/dev/null 2>&1
+	check "$IMG"
+	assert_failure 4
+	exactly "{\"code\":\"UNMARKED\",\"block\":$itab,\"blocks\":3,\"inode\":null,\"path\":null,\"detail\":\"filesystem metadata but free in the bitmap\"}"
+}
+
+#
+# Paths: every finding that names an inode names its path
+#
+
+@test "paths: PAST_EOF, MULTIPLY_OWNED and CORRUPT findings name their inodes' paths" {
+	mk past-eof
+	check "$IMG"
+	jqt '[.findings[] | select(.inode != null)] | length > 0 and all(.path == "/a")'
+	run ext4da-check -v "$IMG"
+	assert_line --regexp "^PAST_EOF +error +group [0-9]+ blocks [0-9]+-[0-9]+ inode $(debugfs -R 'stat /a' "$IMG" 2>/dev/null | sed -n 's/^Inode: \([0-9]*\).*/\1/p') \\(/a\\) logical "
+	mk shared
+	check "$IMG"
+	exactly "{\"code\":\"MULTIPLY_OWNED\",\"inode\":$SH_INO_A,\"path\":\"/a\",\"other_inode\":$SH_INO_B,\"other_path\":\"/b\",\"blocks\":$SH_N}"
+	mk bad-header
+	check "$IMG"
+	jqt '[.findings[] | select(.inode != null and .inode >= 11)] | length > 0 and all(.path != null)'
+}
+
+@test "paths: a file in a subdirectory, and special inodes by their role" {
+	mk base
+	s=$(debugfs -R "bmap /sub/s 0" "$IMG" 2>/dev/null)
+	debugfs -w -R "freeb $s" "$IMG" >/dev/null 2>&1
+	check "$IMG"
+	has '{"code":"UNMARKED","path":"/sub/s"}'
+	# the journal's first block free in the bitmap: named <journal>
+	mk base
+	j=$(debugfs -R "bmap <8> 0" "$IMG" 2>/dev/null)
+	debugfs -w -R "freeb $j" "$IMG" >/dev/null 2>&1
+	check "$IMG"
+	has '{"code":"UNMARKED","inode":8,"path":"<journal>"}'
+}
+
+@test "paths: an unlinked orphan has no path (null; \"no path\" in text)" {
+	mk orphan
+	check "$IMG"
+	has "{\"code\":\"ORPHAN\",\"inode\":$O1_INO,\"path\":null}"
+	run ext4da-check -v "$IMG"
+	assert_line --regexp "^ORPHAN +info +inode $O1_INO \\(no path\\): "
 }
 
 #
@@ -168,7 +235,7 @@ exactly() {
 	run ext4da-check -v "$IMG"
 	assert_failure 4
 	assert_line --partial "MULTIPLY_OWNED"
-	assert_line --regexp "^MULTIPLY_OWNED +error +group $SM_GROUP blocks $SM_BLOCK-$SM_BLOCK( inode [0-9]+( and inode [0-9]+)?)? logical 0-0: filesystem metadata, also claimed by inode $SM_INO\$"
+	assert_line --regexp "^MULTIPLY_OWNED +error +group $SM_GROUP blocks $SM_BLOCK-$SM_BLOCK( inode [0-9]+ \\([^)]*\\)( and inode [0-9]+ \\([^)]*\\))?)? logical 0-0: filesystem metadata, also claimed by inode $SM_INO\$"
 }
 
 @test "MULTIPLY_OWNED: one file mapping one block at two logical offsets" {
@@ -255,7 +322,7 @@ exactly() {
 	done
 	jqt ".stats.stale_blocks == $ST_N"
 	run ext4da-check --data -v "$IMG"
-	assert_line --regexp "^STALE +error +group $ST_GROUP blocks $ST_BLOCK-$ST_BLOCK inode $F_INO logical $ST_LBLK-$ST_LBLK: never written"
+	assert_line --regexp "^STALE +error +group $ST_GROUP blocks $ST_BLOCK-$ST_BLOCK inode $F_INO \\(/f\\) logical $ST_LBLK-$ST_LBLK: never written"
 }
 
 @test "STALE: the data scan is automatic on a poisoned image" {
