@@ -9,6 +9,7 @@
 
 #include <linux/fs.h>
 
+#include "lib/fc_replay.h"
 #include "lib/image.h"
 #include "lib/recovery.h"
 #include "lib/view.h"
@@ -74,13 +75,6 @@ static int replay_into_overlay(struct view *v, const struct view_opts *opts, str
 	v->needed_recovery = ext2fs_has_feature_journal_needs_recovery(v->fs->super);
 	v->stale_log = j->start != 0 && !v->needed_recovery;
 	if (v->needed_recovery && opts->replay) {
-		if (v->log.fc.present) {
-			journal_close(j);
-			return fail(e, EXIT_OPERATIONAL,
-				    "the fast-commit area holds transaction %u, which needs logical "
-				    "replay; use --no-replay, or replay with e2fsck first",
-				    v->log.end_tid);
-		}
 		io_sink_init(&sink, v->fs->io);
 		ro.fs_blocks = ext2fs_blocks_count(v->fs->super);
 		ro.vcache = opts->vcache;
@@ -96,7 +90,13 @@ static int replay_into_overlay(struct view *v, const struct view_opts *opts, str
 		return 0;
 	ext2fs_free(v->fs);
 	v->fs = NULL;
-	return open_on_overlay(v, v->sb_used, v->sb_used ? v->sb_blocksize : 0, e);
+	if (open_on_overlay(v, v->sb_used, v->sb_used ? v->sb_blocksize : 0, e))
+		return -1;
+	/* The fast commit, after the full commits, as the kernel at mount. */
+	if (!v->result.fatal && v->log.fc.present &&
+	    fc_replay(v->fs, &v->log.fc.log, &v->result.fc, e))
+		return -1;
+	return 0;
 }
 
 static int loc_ok(ext2_filsys fs, dgrp_t g, uint64_t blk, uint64_t n)
