@@ -85,6 +85,38 @@ static void unmap_cb(void *ctx, uint64_t pblk, uint64_t len)
 	set_range(ctx, pblk, len, 0);
 }
 
+/* Blocks the inode's extent tree maps plus its tree blocks (libext2fs
+ * 1.47.0's ext2fs_count_blocks misses tree blocks below the first level,
+ * so files with a deeper tree would be left with too small an i_blocks). */
+static errcode_t count_blocks(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode,
+			      blk64_t *count)
+{
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ex;
+	errcode_t rc;
+
+	*count = 0;
+	/* (With bigalloc i_blocks counts clusters: leave that to libext2fs.) */
+	if (!(inode->i_flags & EXT4_EXTENTS_FL) || (inode->i_flags & EXT4_INLINE_DATA_FL) ||
+	    ext2fs_has_feature_bigalloc(fs->super))
+		return ext2fs_count_blocks(fs, ino, inode, count);
+	rc = ext2fs_extent_open2(fs, ino, inode, &h);
+	if (rc)
+		return rc;
+	rc = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ex);
+	while (rc == 0) {
+		if (ex.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT)
+			;	/* counted on the way down */
+		else if (ex.e_flags & EXT2_EXTENT_FLAGS_LEAF)
+			*count += ex.e_len;
+		else
+			*count += 1;	/* the node this index entry points to */
+		rc = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ex);
+	}
+	ext2fs_extent_free(h);
+	return rc == EXT2_ET_EXTENT_NO_NEXT ? 0 : rc;
+}
+
 static errcode_t load_extents(struct replayer *rp, ext2_ino_t ino)
 {
 	ext2_extent_handle_t h;
@@ -162,7 +194,7 @@ static errcode_t rewrite_tree(struct replayer *rp)
 	if (!rc)
 		rc = ext2fs_write_inode(rp->fs, ino, EXT2_INODE(&inode));
 	if (!rc)
-		rc = ext2fs_count_blocks(rp->fs, ino, EXT2_INODE(&inode), &count);
+		rc = count_blocks(rp->fs, ino, EXT2_INODE(&inode), &count);
 	if (!rc)
 		rc = ext2fs_iblk_set(rp->fs, EXT2_INODE(&inode), count);
 	if (!rc)
@@ -272,7 +304,7 @@ static errcode_t inode_tag(struct replayer *rp, const struct fc_tag *t)
 		} else if (inode->i_flags & EXT4_INLINE_DATA_FL) {
 			memcpy(inode->i_block, raw + I_BLOCK_OFF, sizeof(inode->i_block));
 		}
-		rc = ext2fs_count_blocks(rp->fs, ino, EXT2_INODE(inode), &count);
+		rc = count_blocks(rp->fs, ino, EXT2_INODE(inode), &count);
 		if (rc == 0)
 			rc = ext2fs_iblk_set(rp->fs, EXT2_INODE(inode), count);
 		if (rc == 0)
