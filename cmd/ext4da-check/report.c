@@ -86,6 +86,8 @@ static void report_json(const struct check_cmd *cmd, const struct view *v,
 	json_object_object_add(root, "journal_needed_recovery", json_object_new_boolean(v->needed_recovery));
 	json_object_object_add(root, "replayed_transactions",
 			       json_object_new_int64(v->replayed ? (int64_t)v->result.transactions : 0));
+	json_object_object_add(root, "replayed_fast_commit_tags",
+			       json_object_new_int64(v->replayed ? (int64_t)v->result.fc.applied : 0));
 	json_object_object_add(root, "data_scan", json_object_new_boolean(cmd->data > 0));
 	for (int c = 0; c < F_NCODES; c++)
 		json_object_object_add(counts, finding_code_name((enum finding_code)c),
