@@ -32,6 +32,7 @@
 
 struct replayer {
 	ext2_filsys fs;
+	const struct fc_log *log;
 	struct fc_extent_list list;	/* the inode whose extents are being edited */
 	blk64_t index_freed;		/* its old index blocks, freed on load */
 	ext2_ino_t *touched;
@@ -268,6 +269,20 @@ static errcode_t del_range(struct replayer *rp, const struct fc_tag *t)
 	return 0;
 }
 
+/* Group descriptors count directories; the summary pass does not
+ * recount them, so follow each inode that becomes or stops being one. */
+static void count_dir(ext2_filsys fs, ext2_ino_t ino, int was_dir, int is_dir)
+{
+	dgrp_t g = ext2fs_group_of_ino(fs, ino);
+	uint32_t n = ext2fs_bg_used_dirs_count(fs, g);
+
+	if (is_dir == was_dir || (!is_dir && n == 0))
+		return;
+	ext2fs_bg_used_dirs_count_set(fs, g, is_dir ? n + 1 : n - 1);
+	ext2fs_group_desc_csum_set(fs, g);
+	ext2fs_mark_super_dirty(fs);
+}
+
 /* The logged inode replaces the one on disk, except for its block map,
  * which ADD_RANGE and DEL_RANGE tags own (inline data comes with it). */
 static errcode_t inode_tag(struct replayer *rp, const struct fc_tag *t)
@@ -278,6 +293,7 @@ static errcode_t inode_tag(struct replayer *rp, const struct fc_tag *t)
 	struct ext2_inode_large *inode;
 	blk64_t count;
 	errcode_t rc;
+	int was_dir;
 
 	if (!ino_ok(rp->fs, ino))
 		return EXT2_ET_BAD_INODE_NUM;
@@ -288,6 +304,8 @@ static errcode_t inode_tag(struct replayer *rp, const struct fc_tag *t)
 	if (!inode)
 		return EXT2_ET_NO_MEMORY;
 	rc = ext2fs_read_inode_full(rp->fs, ino, EXT2_INODE(inode), (int)isz);
+	was_dir = ext2fs_test_inode_bitmap2(rp->fs->inode_map, ino) &&
+		  LINUX_S_ISDIR(inode->i_mode);
 	if (!rc) {
 		uint8_t *dst = (uint8_t *)inode;
 		struct ext3_extent_header *eh = (struct ext3_extent_header *)inode->i_block;
@@ -317,6 +335,7 @@ static errcode_t inode_tag(struct replayer *rp, const struct fc_tag *t)
 		else
 			ext2fs_unmark_inode_bitmap2(rp->fs->inode_map, ino);
 		ext2fs_mark_ib_dirty(rp->fs);
+		count_dir(rp->fs, ino, was_dir, inode->i_links_count && LINUX_S_ISDIR(inode->i_mode));
 	}
 	free(inode);
 	return rc;
@@ -344,6 +363,77 @@ static void dentry_name(const struct fc_tag *t, char *name)
 	name[n] = 0;
 }
 
+/* Is blk claimed by any add-range tag being replayed?  The kernel keeps
+ * its replay allocator off those blocks, which later tags may map. */
+static int claimed(const struct replayer *rp, blk64_t blk)
+{
+	for (size_t i = 0; i < rp->log->nreplay; i++) {
+		const struct fc_tag *t = &rp->log->tags[i];
+		struct fc_extent ex;
+
+		if (t->type != FC_ADD_RANGE)
+			continue;
+		fc_decode_extent(t->val + 4, &ex);
+		if (blk >= ex.pblk && blk - ex.pblk < ex.len)
+			return 1;
+	}
+	return 0;
+}
+
+/* A directory created by a fast commit: its block with "." and ".." is not
+ * in the log (directory blocks are metadata), so make it, as the kernel's
+ * replay does: logical block 0 (allocated if unmapped), i_size one block. */
+static errcode_t init_new_dir(struct replayer *rp, ext2_ino_t dir, ext2_ino_t ino)
+{
+	ext2_filsys fs = rp->fs;
+	struct ext2_inode inode;
+	blk64_t pblk = 0, goal;
+	char *buf = NULL;
+	errcode_t rc;
+
+	rc = ext2fs_read_inode(fs, ino, &inode);
+	if (!rc)
+		rc = ext2fs_bmap2(fs, ino, &inode, NULL, 0, 0, NULL, &pblk);
+	if (rc)
+		return rc;
+	if (!pblk) {
+		goal = ext2fs_find_inode_goal(fs, ino, &inode, 0);
+		do {
+			rc = ext2fs_new_block2(fs, goal, NULL, &pblk);
+			goal = pblk + 1;
+		} while (!rc && claimed(rp, pblk));
+		if (rc)
+			return rc;
+		ext2fs_block_alloc_stats2(fs, pblk, +1);
+		rc = ext2fs_bmap2(fs, ino, &inode, NULL, BMAP_SET, 0, NULL, &pblk);
+		if (rc)
+			return rc;
+		rc = ext2fs_read_inode(fs, ino, &inode);	/* bmap wrote the mapping */
+		if (!rc)
+			rc = ext2fs_iblk_add_blocks(fs, &inode, 1);
+		if (rc)
+			return rc;
+	}
+	rc = ext2fs_new_dir_block(fs, ino, dir, &buf);
+	if (!rc)
+		rc = ext2fs_write_dir_block4(fs, pblk, buf, 0, ino);
+	ext2fs_free_mem(&buf);
+	if (rc)
+		return rc;
+	inode.i_size = fs->blocksize;
+	inode.i_size_high = 0;
+	rc = ext2fs_write_inode(fs, ino, &inode);
+	if (rc)
+		return rc;
+	/* The new directory's ".." is a link to its parent. */
+	rc = ext2fs_read_inode(fs, dir, &inode);
+	if (!rc && inode.i_links_count > 1 && inode.i_links_count < EXT2_LINK_MAX) {
+		inode.i_links_count++;
+		rc = ext2fs_write_inode(fs, dir, &inode);
+	}
+	return rc;
+}
+
 /* LINK and CREATE: the inode (logged before) gets a name in its parent.
  * An entry of the same name is replaced. */
 static errcode_t link_tag(struct replayer *rp, const struct fc_tag *t)
@@ -364,6 +454,11 @@ static errcode_t link_tag(struct replayer *rp, const struct fc_tag *t)
 	type = file_type(inode.i_mode);
 	if (!type)
 		return EXT2_ET_BAD_INODE_NUM;	/* no file type: nothing a name can point to */
+	if (t->type == FC_CREAT && LINUX_S_ISDIR(inode.i_mode)) {
+		rc = init_new_dir(rp, dir, ino);
+		if (rc)
+			return rc;
+	}
 	dentry_name(t, name);
 	ext2fs_unlink(rp->fs, dir, name, ino, EXT2FS_UNLINK_FORCE);
 	rc = ext2fs_link(rp->fs, dir, name, ino, type);
@@ -414,7 +509,7 @@ static int io_fail(struct err *e, const char *what, errcode_t rc)
 
 int fc_replay(ext2_filsys fs, const struct fc_log *log, struct fc_result *r, struct err *e)
 {
-	struct replayer rp = { .fs = fs };
+	struct replayer rp = { .fs = fs, .log = log };
 	uint16_t state = fs->super->s_state;
 	errcode_t rc;
 	int ret = 0;
