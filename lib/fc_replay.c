@@ -37,6 +37,7 @@ struct replayer {
 	blk64_t index_freed;		/* its old index blocks, freed on load */
 	ext2_ino_t *touched;
 	size_t ntouched, cap;
+	size_t cur;			/* index of the tag being replayed */
 };
 
 static void note_inode(struct replayer *rp, ext2_ino_t ino)
@@ -380,6 +381,23 @@ static int claimed(const struct replayer *rp, blk64_t blk)
 	return 0;
 }
 
+/* Does the fast commit holding the current tag (from the tail before it to
+ * the tail after it) log inode ino? */
+static int logged_in_commit(const struct replayer *rp, ext2_ino_t ino)
+{
+	const struct fc_log *log = rp->log;
+	size_t a = rp->cur, b = rp->cur;
+
+	while (a > 0 && log->tags[a - 1].type != FC_TAIL)
+		a--;
+	while (b < log->nreplay && log->tags[b].type != FC_TAIL)
+		b++;
+	for (size_t i = a; i < b; i++)
+		if (log->tags[i].type == FC_INODE && get_le32(log->tags[i].val, 0) == ino)
+			return 1;
+	return 0;
+}
+
 /* A directory created by a fast commit: its block with "." and ".." is not
  * in the log (directory blocks are metadata), so make it, as the kernel's
  * replay does: logical block 0 (allocated if unmapped), i_size one block. */
@@ -425,7 +443,10 @@ static errcode_t init_new_dir(struct replayer *rp, ext2_ino_t dir, ext2_ino_t in
 	rc = ext2fs_write_inode(fs, ino, &inode);
 	if (rc)
 		return rc;
-	/* The new directory's ".." is a link to its parent. */
+	/* The new directory's ".." is a link to its parent, unless the same
+	 * fast commit logs the parent, whose count then includes it. */
+	if (logged_in_commit(rp, dir))
+		return 0;
 	rc = ext2fs_read_inode(fs, dir, &inode);
 	if (!rc && inode.i_links_count > 1 && inode.i_links_count < EXT2_LINK_MAX) {
 		inode.i_links_count++;
@@ -529,6 +550,7 @@ int fc_replay(ext2_filsys fs, const struct fc_log *log, struct fc_result *r, str
 	if (rc)
 		return io_fail(e, "marking the superblock", rc);
 	for (size_t i = 0; i < log->nreplay; i++) {
+		rp.cur = i;
 		rc = apply(&rp, &log->tags[i]);
 		if (rc) {
 			r->failed = 1;
