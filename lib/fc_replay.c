@@ -11,11 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <linux/fs.h>
 
 #include <ext2fs/ext2fs.h>
 #include <ext2fs/ext3_extents.h>
@@ -398,6 +394,52 @@ static int logged_in_commit(const struct replayer *rp, ext2_ino_t ino)
 	return 0;
 }
 
+/* libext2fs's allocator hook while replay runs (extent tree blocks): keep
+ * off blocks the fast commit maps, as the kernel's replay allocator does. */
+static errcode_t alloc_unclaimed(ext2_filsys fs, blk64_t goal, blk64_t *ret)
+{
+	const struct replayer *rp = fs->priv_data;
+	blk64_t blk = 0;
+	errcode_t rc;
+
+	do {
+		rc = ext2fs_new_block2(fs, goal, NULL, &blk);
+		goal = blk + 1;
+	} while (!rc && claimed(rp, blk));
+	if (rc)
+		return rc;
+	*ret = blk;	/* ext2fs_alloc_block marks it in use */
+	return 0;
+}
+
+/* At the end, every block a changed inode maps (and its tree blocks) is in
+ * use, whatever order the tags freed and claimed them in (the kernel does
+ * the same after its replay). */
+static errcode_t mark_inode_blocks(ext2_filsys fs, ext2_ino_t ino)
+{
+	struct ext2_inode inode;
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ex;
+	errcode_t rc;
+
+	rc = ext2fs_read_inode(fs, ino, &inode);
+	if (rc || !inode.i_links_count || !(inode.i_flags & EXT4_EXTENTS_FL) ||
+	    (inode.i_flags & EXT4_INLINE_DATA_FL))
+		return rc;
+	rc = ext2fs_extent_open2(fs, ino, &inode, &h);
+	if (rc)
+		return rc;
+	rc = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ex);
+	while (rc == 0) {
+		if (!(ex.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
+			set_range(fs, ex.e_pblk,
+				  ex.e_flags & EXT2_EXTENT_FLAGS_LEAF ? ex.e_len : 1, 1);
+		rc = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ex);
+	}
+	ext2fs_extent_free(h);
+	return rc == EXT2_ET_EXTENT_NO_NEXT ? 0 : rc;
+}
+
 /* A directory created by a fast commit: its block with "." and ".." is not
  * in the log (directory blocks are metadata), so make it, as the kernel's
  * replay does: logical block 0 (allocated if unmapped), i_size one block. */
@@ -416,10 +458,7 @@ static errcode_t init_new_dir(struct replayer *rp, ext2_ino_t dir, ext2_ino_t in
 		return rc;
 	if (!pblk) {
 		goal = ext2fs_find_inode_goal(fs, ino, &inode, 0);
-		do {
-			rc = ext2fs_new_block2(fs, goal, NULL, &pblk);
-			goal = pblk + 1;
-		} while (!rc && claimed(rp, pblk));
+		rc = alloc_unclaimed(fs, goal, &pblk);
 		if (rc)
 			return rc;
 		ext2fs_block_alloc_stats2(fs, pblk, +1);
@@ -532,23 +571,34 @@ int fc_replay(ext2_filsys fs, const struct fc_log *log, struct fc_result *r, str
 {
 	struct replayer rp = { .fs = fs, .log = log };
 	uint16_t state = fs->super->s_state;
+	int flags = fs->flags;
+	void *old_priv = fs->priv_data;
+	errcode_t (*old_alloc)(ext2_filsys, blk64_t, blk64_t *) = NULL;
 	errcode_t rc;
 	int ret = 0;
 
 	memset(r, 0, sizeof(*r));
 	if (log->verdict != FC_REPLAY)
 		return 0;
+	/* Checksums are rewritten as replay goes; the caller's flags (an
+	 * audit wants checksum errors seen) come back afterwards. */
 	fs->flags |= EXT2_FLAG_IGNORE_CSUM_ERRORS | EXT2_FLAG_MASTER_SB_ONLY;
 	rc = ext2fs_read_bitmaps(fs);
-	if (rc)
+	if (rc) {
+		fs->flags = flags;
 		return io_fail(e, "reading the bitmaps", rc);
+	}
 	/* Mark the filesystem as mid-replay until it is done: a crash in
 	 * between leaves a state fsck must look at. */
 	fs->super->s_state |= EXT2_ERROR_FS | EXT4_FC_REPLAY_STATE;
 	ext2fs_mark_super_dirty(fs);
 	rc = ext2fs_flush(fs);
-	if (rc)
+	if (rc) {
+		fs->flags = flags;
 		return io_fail(e, "marking the superblock", rc);
+	}
+	fs->priv_data = &rp;
+	ext2fs_set_alloc_block_callback(fs, alloc_unclaimed, &old_alloc);
 	for (size_t i = 0; i < log->nreplay; i++) {
 		rp.cur = i;
 		rc = apply(&rp, &log->tags[i]);
@@ -571,6 +621,18 @@ int fc_replay(ext2_filsys fs, const struct fc_log *log, struct fc_result *r, str
 				 rp.list.ino, errcode_text(rc));
 		}
 	}
+	for (size_t i = 0; i < rp.ntouched && !r->failed; i++) {
+		rc = mark_inode_blocks(fs, rp.touched[i]);
+		if (rc) {
+			r->failed = 1;
+			r->failed_tag = log->nreplay;
+			snprintf(r->why, sizeof(r->why), "marking inode %u's blocks: %s",
+				 rp.touched[i], errcode_text(rc));
+		}
+	}
+	ext2fs_mark_bb_dirty(fs);
+	ext2fs_set_alloc_block_callback(fs, old_alloc, NULL);
+	fs->priv_data = old_priv;
 	fc_extents_reset(&rp.list);
 	r->inodes = rp.ntouched;
 	free(rp.touched);
@@ -586,6 +648,8 @@ int fc_replay(ext2_filsys fs, const struct fc_log *log, struct fc_result *r, str
 	}
 	if (rc)
 		ret = io_fail(e, "writing bitmaps and counters", rc);
+	fs->flags = (fs->flags & ~(EXT2_FLAG_IGNORE_CSUM_ERRORS | EXT2_FLAG_MASTER_SB_ONLY)) |
+		    (flags & (EXT2_FLAG_IGNORE_CSUM_ERRORS | EXT2_FLAG_MASTER_SB_ONLY));
 	return ret;
 }
 
@@ -644,7 +708,6 @@ int fc_replay_through(const char *path, io_channel io, const struct fc_log *log,
 {
 	struct write_back w = { .io = io, .bs = (unsigned)io->block_size, .e = e };
 	struct overlay *ov = NULL;
-	struct stat st;
 	uint64_t size;
 	int fd, rc = -1;
 
@@ -656,10 +719,7 @@ int fc_replay_through(const char *path, io_channel io, const struct fc_log *log,
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return fail(e, EXIT_OPERATIONAL, "%s: %s", path, strerror(errno));
-	size = 0;
-	if (fstat(fd, &st) != 0 ||
-	    (S_ISBLK(st.st_mode) ? ioctl(fd, BLKGETSIZE64, &size) != 0 :
-				   (size = (uint64_t)st.st_size) == 0)) {
+	if (image_fd_size(fd, &size) || size == 0) {
 		fail(e, EXIT_OPERATIONAL, "%s: cannot size it", path);
 		goto out;
 	}

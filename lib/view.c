@@ -3,28 +3,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <linux/fs.h>
 
 #include "lib/fc_replay.h"
 #include "lib/image.h"
 #include "lib/recovery.h"
 #include "lib/view.h"
-
-static int device_size(int fd, uint64_t *size)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) != 0)
-		return -1;
-	if (S_ISBLK(st.st_mode))
-		return ioctl(fd, BLKGETSIZE64, size);
-	*size = (uint64_t)st.st_size;
-	return 0;
-}
 
 static int open_on_overlay(struct view *v, uint64_t sb, unsigned int bs, struct err *e)
 {
@@ -224,7 +209,7 @@ int view_open(const char *path, const struct view_opts *opts, struct view *v, st
 	v->fd = open(path, O_RDONLY);
 	if (v->fd < 0)
 		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
-	if (device_size(v->fd, &size) || !(v->ov = overlay_new(v->fd, size, NULL))) {
+	if (image_fd_size(v->fd, &size) || !(v->ov = overlay_new(v->fd, size, NULL))) {
 		view_close(v);
 		return fail(e, EXIT_OPERATIONAL, "cannot size or map the image");
 	}
