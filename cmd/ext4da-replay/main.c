@@ -9,8 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sys/stat.h>
-
 #include "cmd/ext4da-replay/replay.h"
 #include "lib/fc_replay.h"
 #include "lib/image.h"
@@ -150,14 +148,14 @@ static int dry_run_fast_commit(const struct replay_cmd *cmd, const char *path,
 	struct overlay *ov = NULL;
 	struct journal *j = NULL;
 	ext2_filsys fs = NULL;
-	struct stat st;
+	uint64_t size;
 	char name[64];
 	int fd, rc = -1;
 
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
-	if (fstat(fd, &st) != 0 || !(ov = overlay_new(fd, (uint64_t)st.st_size, NULL))) {
+	if (image_fd_size(fd, &size) || !(ov = overlay_new(fd, size, NULL))) {
 		close(fd);
 		return fail(e, EXIT_OPERATIONAL, "cannot map the image");
 	}
