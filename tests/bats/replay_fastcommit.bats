@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# needs root: it makes its images on loop-mounted filesystems, and mounts them as the reference
 # Fast-commit replay on images the kernel wrote (tests/fixtures/mkfastcommit:
 # a loop-mounted -O fast_commit filesystem, small changes each fsync'd, the
 # image copied while mounted).  Two references:
