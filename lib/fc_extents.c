@@ -103,6 +103,8 @@ static void tidy(struct fc_extent_list *l)
 		if (l->ex[i].len)
 			l->ex[k++] = l->ex[i];
 	l->n = k;
+	if (!l->n)
+		return;
 	qsort(l->ex, l->n, sizeof(*l->ex), by_lblk);
 	k = 0;
 	for (size_t i = 0; i < l->n; i++) {

@@ -58,6 +58,17 @@ static int ino_ok(ext2_filsys fs, ext2_ino_t ino)
 	return ino >= 1 && ino <= fs->super->s_inodes_count;
 }
 
+/* Range and name tags about an inode that does not exist (out of range,
+ * or not in use) are skipped, as the kernel's replay skips what it cannot
+ * look up. */
+static int ino_live(ext2_filsys fs, ext2_ino_t ino)
+{
+	struct ext2_inode inode;
+
+	return ino_ok(fs, ino) && ext2fs_read_inode(fs, ino, &inode) == 0 &&
+	       inode.i_links_count != 0;
+}
+
 /* Clamp a physical range to the filesystem before touching the bitmap:
  * a tag naming blocks outside it must not make libext2fs complain. */
 static void set_range(ext2_filsys fs, uint64_t pblk, uint64_t len, int used)
@@ -235,8 +246,8 @@ static errcode_t add_range(struct replayer *rp, const struct fc_tag *t)
 	struct fc_extent f;
 	errcode_t rc;
 
-	if (!ino_ok(rp->fs, ino))
-		return EXT2_ET_BAD_INODE_NUM;
+	if (ino != rp->list.ino && !ino_live(rp->fs, ino))
+		return 0;
 	fc_decode_extent(t->val + 4, &f);
 	rc = with_extents(rp, ino);
 	if (rc)
@@ -253,8 +264,8 @@ static errcode_t del_range(struct replayer *rp, const struct fc_tag *t)
 	ext2_ino_t ino = get_le32(t->val, 0);
 	errcode_t rc;
 
-	if (!ino_ok(rp->fs, ino))
-		return EXT2_ET_BAD_INODE_NUM;
+	if (ino != rp->list.ino && !ino_live(rp->fs, ino))
+		return 0;
 	rc = with_extents(rp, ino);
 	if (rc)
 		return rc;
@@ -360,9 +371,10 @@ static void dentry_name(const struct fc_tag *t, char *name)
 	name[n] = 0;
 }
 
-/* Is blk claimed by any add-range tag being replayed?  The kernel keeps
- * its replay allocator off those blocks, which later tags may map. */
-static int claimed(const struct replayer *rp, blk64_t blk)
+/* Is blk claimed by an add-range tag being replayed?  Then the block just
+ * past that range; else 0.  The kernel keeps its replay allocator off
+ * those blocks, which later tags may map. */
+static blk64_t claimed_until(const struct replayer *rp, blk64_t blk)
 {
 	for (size_t i = 0; i < rp->log->nreplay; i++) {
 		const struct fc_tag *t = &rp->log->tags[i];
@@ -372,7 +384,7 @@ static int claimed(const struct replayer *rp, blk64_t blk)
 			continue;
 		fc_decode_extent(t->val + 4, &ex);
 		if (blk >= ex.pblk && blk - ex.pblk < ex.len)
-			return 1;
+			return ex.pblk + ex.len;
 	}
 	return 0;
 }
@@ -399,17 +411,27 @@ static int logged_in_commit(const struct replayer *rp, ext2_ino_t ino)
 static errcode_t alloc_unclaimed(ext2_filsys fs, blk64_t goal, blk64_t *ret)
 {
 	const struct replayer *rp = fs->priv_data;
-	blk64_t blk = 0;
+	size_t regions = 0, tries;
+	blk64_t blk = 0, end;
 	errcode_t rc;
 
-	do {
-		rc = ext2fs_new_block2(fs, goal, NULL, &blk);
-		goal = blk + 1;
-	} while (!rc && claimed(rp, blk));
-	if (rc)
-		return rc;
-	*ret = blk;	/* ext2fs_alloc_block marks it in use */
-	return 0;
+	for (size_t i = 0; i < rp->log->nreplay; i++)
+		regions += rp->log->tags[i].type == FC_ADD_RANGE;
+	/* Each miss jumps past one claimed range; twice round the
+	 * filesystem is enough to know there is no unclaimed block. */
+	for (tries = 0; tries <= 2 * (regions + 1); tries++) {
+		/* With a map given, libext2fs does not call this hook again. */
+		rc = ext2fs_new_block2(fs, goal, fs->block_map, &blk);
+		if (rc)
+			return rc;
+		end = claimed_until(rp, blk);
+		if (!end) {
+			*ret = blk;	/* ext2fs_alloc_block marks it in use */
+			return 0;
+		}
+		goal = end < ext2fs_blocks_count(fs->super) ? end : fs->super->s_first_data_block;
+	}
+	return EXT2_ET_BLOCK_ALLOC_FAIL;
 }
 
 /* At the end, every block a changed inode maps (and its tree blocks) is in
@@ -504,8 +526,10 @@ static errcode_t link_tag(struct replayer *rp, const struct fc_tag *t)
 	errcode_t rc;
 	int type;
 
-	if (!ino_ok(rp->fs, dir) || !ino_ok(rp->fs, ino))
-		return EXT2_ET_BAD_INODE_NUM;
+	if (!ino_ok(rp->fs, ino))
+		return t->type == FC_CREAT ? EXT2_ET_BAD_INODE_NUM : 0;
+	if (!ino_live(rp->fs, dir) || (t->type == FC_LINK && !ino_live(rp->fs, ino)))
+		return 0;
 	rc = flush_unless(rp, 0);
 	if (!rc)
 		rc = ext2fs_read_inode(rp->fs, ino, &inode);
@@ -540,7 +564,7 @@ static errcode_t unlink_tag(struct replayer *rp, const struct fc_tag *t)
 	errcode_t rc;
 
 	rc = flush_unless(rp, ino);
-	if (rc || !ino_ok(rp->fs, dir))
+	if (rc || !ino_live(rp->fs, dir))
 		return rc;
 	dentry_name(t, name);
 	rc = ext2fs_unlink(rp->fs, dir, name, ino, 0);

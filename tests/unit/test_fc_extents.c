@@ -142,8 +142,22 @@ static void test_many(void)
 	fc_extents_reset(&l);
 }
 
+/* A zero-length range (a damaged tag) into an empty list changes nothing. */
+static void test_empty(void)
+{
+	struct fc_extent_list l = { 0 };
+	struct fc_extent e = ex(5, 0, 100, 0);
+
+	CHECK(fc_extents_add(&l, &e, NULL, NULL) == 0);
+	CHECK(l.n == 0);
+	CHECK(fc_extents_del(&l, 0, 10, NULL, NULL) == 0);
+	CHECK(l.n == 0);
+	fc_extents_reset(&l);
+}
+
 int main(void)
 {
+	test_empty();
 	test_append_merges();
 	test_add();
 	test_del();
