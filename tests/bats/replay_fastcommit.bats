@@ -319,3 +319,39 @@ inode_iblocks_exempt() {
 	assert_success
 	assert_output --partial "2 crash state(s), 0 failed"
 }
+
+# Index of the first replayed tag of kind $2 in image $1.
+first_tag() {
+	list_json "$1" | jq --arg t "$2" '[.fast_commit.tags | to_entries[] |
+		select(.value.tag == $t and .value.replay)][0].key'
+}
+
+@test "a range for an inode that does not exist is skipped, as the kernel skips it" {
+	# fcedit changes the tag and recomputes the tail checksums, so the
+	# scan accepts it: inode 8000 (free) instead of the file's own.
+	local d; d=$(scratch)
+	local n
+	cp --sparse=always "$IMAGES/tags.img" "$d/edit.img"
+	n=$(first_tag "$d/edit.img" add_range)
+	fcedit "$d/edit.img" "$n" 0 $((8000 & 255))
+	fcedit "$d/edit.img" "$n" 1 $((8000 >> 8))
+	list_json "$d/edit.img" | jq -e --argjson n "$n" '.fast_commit.tags[$n].inode == 8000 and
+		.fast_commit.verdict == "replay"' >/dev/null
+	run ext4da-replay --output "$d/ours.img" "$d/edit.img"
+	assert_success
+	same_tree_as_kernel "$d/edit.img" "$d/ours.img"
+}
+
+@test "an inode record beyond the filesystem stops the replay with exit 4, as the kernel fails" {
+	local d; d=$(scratch)
+	local n
+	cp --sparse=always "$IMAGES/tags.img" "$d/edit.img"
+	n=$(first_tag "$d/edit.img" inode)
+	fcedit "$d/edit.img" "$n" 3 255
+	run ext4da-replay --output "$d/ours.img" "$d/edit.img"
+	[ "$status" -eq 4 ]
+	assert_output --partial "fast-commit replay stopped at inode tag $n"
+	# The full commits are in, the filesystem is marked with errors.
+	dumpe2fs -h "$d/ours.img" 2>/dev/null | grep -q "^Filesystem state:.*with errors"
+	! kernel_replay "$d/edit.img" "$d/k.img"
+}
