@@ -42,6 +42,18 @@ static const char *open_error_text(errcode_t rc)
 	}
 }
 
+int image_fd_size(int fd, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return -1;
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, size);
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
 int image_check_size(ext2_filsys fs, uint64_t bytes, struct err *e)
 {
 	uint64_t need = ext2fs_blocks_count(fs->super) * (uint64_t)fs->blocksize;

@@ -330,6 +330,7 @@ static int check_superblock(ext2_filsys fs, struct journal *j, struct err *e)
 	if (j->start && (j->start < j->first || j->start >= j->last))
 		return fail(e, EXIT_OPERATIONAL, "journal log start %u is outside the log [%u, %u)",
 			    j->start, j->first, j->last);
+	j->fs_inode_size = EXT2_INODE_SIZE(fs->super);
 	if (j->incompat & JBD2_INCOMPAT_CSUM_V3)
 		j->tag_bytes = 16;
 	else {

@@ -27,6 +27,7 @@ struct journal {
 	int csum_v2or3, csum_v3, csum_v1;
 	uint32_t csum_seed;
 	unsigned tag_bytes;
+	unsigned fs_inode_size;	/* bounds fast-commit inode records */
 };
 
 struct journal_open_opts {

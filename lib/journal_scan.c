@@ -300,19 +300,40 @@ static enum step scan_block(struct scan_state *s)
 	}
 }
 
-/* The fast-commit area holds work for us only if its head carries end_tid. */
-static int probe_fast_commit(struct scan_state *s)
+/* Read the fast-commit area and scan it for the first tid the full
+ * commits did not reach.  What the kernel would refuse fails the whole
+ * recovery, as it does at mount. */
+static int scan_fast_commit(struct scan_state *s)
 {
 	struct journal *j = s->j;
+	struct jlog *log = s->log;
+	uint32_t n;
+	uint8_t *area;
 
 	if (!(j->incompat & JBD2_INCOMPAT_FAST_COMMIT) || j->fc_first >= j->maxlen)
 		return 0;
-	s->log->fc.blocks = j->maxlen - j->last;
-	if (journal_read(j, j->fc_first, s->buf, s->e))
-		return -1;
-	if (get_le16(s->buf, 0) == EXT4_FC_TAG_HEAD && get_le16(s->buf, 2) >= 8 &&
-	    get_le32(s->buf, 8) == s->log->end_tid)
-		s->log->fc.present = 1;
+	log->fc.blocks = j->maxlen - j->last;
+	if (log->fatal)
+		return 0;
+	n = j->maxlen - j->fc_first;
+	area = malloc((size_t)n * j->blocksize);
+	if (!area)
+		return fail(s->e, EXIT_OPERATIONAL, "out of memory");
+	for (uint32_t b = 0; b < n; b++) {
+		if (journal_read(j, j->fc_first + b, area + (size_t)b * j->blocksize, s->e)) {
+			free(area);
+			return -1;
+		}
+	}
+	if (fc_parse(&log->fc.log, area, n, j->blocksize, log->end_tid, j->fs_inode_size))
+		return fail(s->e, EXIT_OPERATIONAL, "out of memory");
+	log->fc.scanned = 1;
+	log->fc.present = log->fc.log.verdict == FC_REPLAY;
+	if (log->fc.log.verdict == FC_REFUSE) {
+		log->fatal = 1;
+		snprintf(log->fatal_msg, sizeof(log->fatal_msg), "fast commit for transaction %u: %s",
+			 log->end_tid, log->fc.log.why);
+	}
 	return 0;
 }
 
@@ -405,7 +426,7 @@ int journal_scan(struct journal *j, struct jlog *log, struct err *e)
 	for (size_t i = 0; i < log->ntxns; i++)
 		if (tid_gt(log->txns[i].tid, log->last_tid))
 			log->last_tid = log->txns[i].tid;
-	if (probe_fast_commit(&s)) {
+	if (scan_fast_commit(&s)) {
 		free(s.buf);
 		return -1;
 	}
@@ -430,5 +451,6 @@ void jlog_free(struct jlog *log)
 		free(log->txns[i].revokes);
 	}
 	free(log->txns);
+	fc_log_free(&log->fc.log);
 	memset(log, 0, sizeof(*log));
 }

@@ -4,6 +4,7 @@
 #ifndef EXT4DA_JOURNAL_SCAN_H
 #define EXT4DA_JOURNAL_SCAN_H
 
+#include "lib/fc.h"
 #include "lib/journal.h"
 
 enum txn_state {
@@ -39,8 +40,10 @@ struct jtxn {
 };
 
 struct fc_info {
-	int present;		/* the fast-commit area holds a head for end_tid */
+	int present;		/* the fast-commit area holds tags to replay */
 	uint32_t blocks;	/* size of the fast-commit area */
+	int scanned;		/* the area was read (journal has fast commits, log not empty) */
+	struct fc_log log;	/* what the kernel's scan pass makes of it */
 };
 
 struct jlog {

@@ -212,6 +212,24 @@ int overlay_materialize(struct overlay *ov, int fd)
 	return 0;
 }
 
+int overlay_each(struct overlay *ov, int (*fn)(void *ctx, uint64_t off, const void *data,
+						size_t len), void *ctx)
+{
+	for (size_t i = 0; i < ov->map.cap; i++) {
+		uint64_t off;
+
+		if (!ov->map.used[i])
+			continue;
+		off = ov->map.keys[i] * OVERLAY_CHUNK;
+		if (off >= ov->size)
+			continue;
+		if (fn(ctx, off, ov->slots[ov->map.vals[i]],
+		       off + OVERLAY_CHUNK > ov->size ? ov->size - off : OVERLAY_CHUNK))
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- io_manager ---- */
 
 void overlay_io_name(struct overlay *ov, char *buf, size_t len)

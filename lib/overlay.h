@@ -35,6 +35,10 @@ int overlay_zero(struct overlay *ov, uint64_t off, uint64_t len);
  * its offset: fd holding a copy of the base becomes the overlay's image. */
 int overlay_materialize(struct overlay *ov, int fd);
 
+/* Call fn on each chunk this overlay itself holds (not those below it). */
+int overlay_each(struct overlay *ov, int (*fn)(void *ctx, uint64_t off, const void *data,
+						size_t len), void *ctx);
+
 /* The io_manager, and the name to open an overlay with through it. */
 extern io_manager overlay_io_manager;
 void overlay_io_name(struct overlay *ov, char *buf, size_t len);

@@ -338,7 +338,8 @@ out:
 
 int replay_incomplete(const struct replay_result *r)
 {
-	return r->fatal || r->nbad > 0 || r->failed_commit != 0 || r->corrupt_commit != 0;
+	return r->fatal || r->nbad > 0 || r->failed_commit != 0 || r->corrupt_commit != 0 ||
+	       r->fc.failed;
 }
 
 void replay_result_free(struct replay_result *r)

@@ -61,6 +61,8 @@ struct replay_result {
 	uint32_t corrupt_commit;	/* first commit that failed its checksum: it and all
 					 * later transactions were not replayed */
 	uint32_t new_sequence;		/* s_sequence for the emptied journal */
+	struct fc_result fc;		/* the fast commit replayed after them */
+	int fc_dropped;			/* a fast commit was there but not replayed (--upto) */
 };
 
 /* Check --upto against the log: it must name a replayable transaction. */

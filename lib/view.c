@@ -3,27 +3,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <linux/fs.h>
 
+#include "lib/fc_replay.h"
 #include "lib/image.h"
 #include "lib/recovery.h"
 #include "lib/view.h"
-
-static int device_size(int fd, uint64_t *size)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) != 0)
-		return -1;
-	if (S_ISBLK(st.st_mode))
-		return ioctl(fd, BLKGETSIZE64, size);
-	*size = (uint64_t)st.st_size;
-	return 0;
-}
 
 static int open_on_overlay(struct view *v, uint64_t sb, unsigned int bs, struct err *e)
 {
@@ -74,13 +60,6 @@ static int replay_into_overlay(struct view *v, const struct view_opts *opts, str
 	v->needed_recovery = ext2fs_has_feature_journal_needs_recovery(v->fs->super);
 	v->stale_log = j->start != 0 && !v->needed_recovery;
 	if (v->needed_recovery && opts->replay) {
-		if (v->log.fc.present) {
-			journal_close(j);
-			return fail(e, EXIT_OPERATIONAL,
-				    "the fast-commit area holds transaction %u, which needs logical "
-				    "replay; use --no-replay, or replay with e2fsck first",
-				    v->log.end_tid);
-		}
 		io_sink_init(&sink, v->fs->io);
 		ro.fs_blocks = ext2fs_blocks_count(v->fs->super);
 		ro.vcache = opts->vcache;
@@ -96,7 +75,13 @@ static int replay_into_overlay(struct view *v, const struct view_opts *opts, str
 		return 0;
 	ext2fs_free(v->fs);
 	v->fs = NULL;
-	return open_on_overlay(v, v->sb_used, v->sb_used ? v->sb_blocksize : 0, e);
+	if (open_on_overlay(v, v->sb_used, v->sb_used ? v->sb_blocksize : 0, e))
+		return -1;
+	/* The fast commit, after the full commits, as the kernel at mount. */
+	if (!v->result.fatal && v->log.fc.present &&
+	    fc_replay(v->fs, &v->log.fc.log, &v->result.fc, e))
+		return -1;
+	return 0;
 }
 
 static int loc_ok(ext2_filsys fs, dgrp_t g, uint64_t blk, uint64_t n)
@@ -224,7 +209,7 @@ int view_open(const char *path, const struct view_opts *opts, struct view *v, st
 	v->fd = open(path, O_RDONLY);
 	if (v->fd < 0)
 		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
-	if (device_size(v->fd, &size) || !(v->ov = overlay_new(v->fd, size, NULL))) {
+	if (image_fd_size(v->fd, &size) || !(v->ov = overlay_new(v->fd, size, NULL))) {
 		view_close(v);
 		return fail(e, EXIT_OPERATIONAL, "cannot size or map the image");
 	}

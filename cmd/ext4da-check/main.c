@@ -232,6 +232,22 @@ static void damage_findings(const struct view *v, struct findings *f)
 	findings_add(f, &x);
 }
 
+/* The fast commit replayed after the full commits, if any. */
+static const char *fast_commit_note(const struct view *v)
+{
+	static char note[96];
+
+	if (!v->log.fc.present)
+		return "";
+	if (v->result.fc.failed)
+		snprintf(note, sizeof(note), ", then the fast commit for tid %u until it failed",
+			 v->log.fc.log.expected_tid);
+	else
+		snprintf(note, sizeof(note), ", then the fast commit for tid %u (%zu tags)",
+			 v->log.fc.log.expected_tid, v->result.fc.applied);
+	return note;
+}
+
 static void journal_findings(const struct view *v, struct findings *f)
 {
 	struct finding x = { .code = F_JOURNAL, .severity = SEV_INFO, .group = NO_GROUP };
@@ -241,14 +257,18 @@ static void journal_findings(const struct view *v, struct findings *f)
 		return;
 	if (v->replayed && replay_incomplete(&v->result))
 		x.severity = SEV_ERROR;
-	if (v->replayed && v->result.transactions)
-		snprintf(x.detail, sizeof(x.detail),
+	if (v->replayed && v->result.transactions) {
+		char line[512];
+
+		snprintf(line, sizeof(line),
 			 "journal needed recovery: replayed %zu transaction(s), tid %u to %u, in memory "
-			 "(%zu home blocks)%s", v->result.transactions, v->result.first_tid,
-			 v->result.end_tid - 1, v->result.blocks_written,
+			 "(%zu home blocks)%s%s", v->result.transactions, v->result.first_tid,
+			 v->result.end_tid - 1, v->result.blocks_written, fast_commit_note(v),
 			 replay_incomplete(&v->result) ? "; some committed data could not be replayed "
 							 "(ext4da-replay --dry-run says which)" : "");
-	else if (v->replayed)
+		memcpy(x.detail, line, sizeof(x.detail) - 1);
+		x.detail[sizeof(x.detail) - 1] = 0;
+	} else if (v->replayed)
 		snprintf(x.detail, sizeof(x.detail),
 			 "journal needed recovery but held no committed transaction%s",
 			 replay_incomplete(&v->result) ? "; its log is corrupt (ext4da-replay --dry-run "

@@ -95,6 +95,8 @@ static void report_json(const struct check_cmd *cmd, const struct view *v,
 	json_object_object_add(root, "journal_needed_recovery", json_object_new_boolean(v->needed_recovery));
 	json_object_object_add(root, "replayed_transactions",
 			       json_object_new_int64(v->replayed ? (int64_t)v->result.transactions : 0));
+	json_object_object_add(root, "replayed_fast_commit_tags",
+			       json_object_new_int64(v->replayed ? (int64_t)v->result.fc.applied : 0));
 	datascan_describe(&cmd->data, "image", why, sizeof(why));
 	json_object_object_add(root, "data_scan", json_object_new_boolean(datascan_on(&cmd->data)));
 	json_object_object_add(root, "data_scan_reason",

@@ -139,6 +139,8 @@ static void list_json(const struct replay_cmd *cmd, const struct journal *j,
 	json_object_object_add(root, "replayable", json_object_new_int64(log->fatal ? 0 : (int64_t)jlog_committed(log)));
 	json_object_object_add(root, "fatal", log->fatal ? json_object_new_string(log->fatal_msg) : NULL);
 	json_object_object_add(root, "fast_commit_present", json_object_new_boolean(log->fc.present));
+	if (j->incompat & JBD2_INCOMPAT_FAST_COMMIT)
+		json_object_object_add(root, "fast_commit", fc_list_json(cmd, log));
 	puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
 }
@@ -194,7 +196,5 @@ void print_listing(const struct replay_cmd *cmd, const struct journal *j, const 
 	else
 		printf("%zu transaction(s) to replay, ending before tid %u\n", jlog_committed(log),
 		       log->end_tid);
-	if (j->incompat & JBD2_INCOMPAT_FAST_COMMIT)
-		printf("fast-commit area: %u blocks, %s\n", j->maxlen - j->last,
-		       log->fc.present ? "holds a fast commit to replay" : "nothing to replay");
+	print_fc_listing(cmd, j, log);
 }

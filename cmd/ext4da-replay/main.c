@@ -3,13 +3,16 @@
 
 #include <argp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cmd/ext4da-replay/replay.h"
+#include "lib/fc_replay.h"
 #include "lib/image.h"
+#include "lib/overlay.h"
 #include "lib/recovery.h"
 
 const char *argp_program_version = "ext4da-replay " PACKAGE_VERSION;
@@ -119,18 +122,6 @@ static int load(const struct replay_cmd *cmd, const char *path, const struct ima
 		*fs = NULL;
 		return -1;
 	}
-	/* The fast commit follows the last full commit: replaying only up to
-	 * an earlier transaction never reaches it. */
-	if (log->fc.present && (!cmd->has_upto || cmd->upto + 1 == log->end_tid)) {
-		fail(e, EXIT_OPERATIONAL,
-		     "the fast-commit area holds transaction %u, which needs logical replay; "
-		     "ext4da-replay does not do that (use e2fsck -E journal_only)",
-		     log->end_tid);
-		jlog_free(log);
-		journal_close(*j);
-		image_close(*fs, NULL);
-		return -1;
-	}
 	return 0;
 }
 
@@ -142,6 +133,69 @@ static int nothing_to_do(ext2_filsys fs, const struct journal *j)
 static int exit_code_for(const struct replay_result *r)
 {
 	return replay_incomplete(r) ? EXIT_PROBLEMS : EXIT_CLEAN;
+}
+
+/* A dry run: the full commits, then the fast commit, onto an overlay of
+ * the image, which is then dropped. */
+static int dry_run_fast_commit(const struct replay_cmd *cmd, const char *path,
+			       const struct jlog *log, struct replay_result *r, struct err *e)
+{
+	struct image_open_opts io = { .writable = 1, .manager = overlay_io_manager };
+	struct journal_open_opts jo = { .external_path = cmd->journal_path };
+	struct replay_result full;
+	struct replay_sink sink;
+	struct overlay *ov = NULL;
+	struct journal *j = NULL;
+	ext2_filsys fs = NULL;
+	uint64_t size;
+	char name[64];
+	int fd, rc = -1;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
+	if (image_fd_size(fd, &size) || !(ov = overlay_new(fd, size, NULL))) {
+		close(fd);
+		return fail(e, EXIT_OPERATIONAL, "cannot map the image");
+	}
+	overlay_io_name(ov, name, sizeof(name));
+	memset(&full, 0, sizeof(full));
+	if (image_open(name, &io, &fs, e) || journal_open(fs, &jo, &j, e))
+		goto out;
+	io_sink_init(&sink, fs->io);
+	if (replay_into(j, log, NULL, &sink, &full, e))
+		goto out;
+	journal_close(j);
+	j = NULL;
+	if (image_close(fs, e))
+		goto out;
+	fs = NULL;
+	rc = fc_replay_overlay(ov, &log->fc.log, &r->fc, e);
+out:
+	replay_result_free(&full);
+	journal_close(j);
+	if (fs)
+		image_close(fs, NULL);
+	overlay_free(ov);
+	close(fd);
+	return rc;
+}
+
+/* The fast commit comes after the full commits.  --upto stops among
+ * those, so it never reaches it.  A dry run replays both onto an overlay
+ * of the image, to report what would happen. */
+static int replay_fast_commit(const struct replay_cmd *cmd, const char *path, ext2_filsys fs,
+			      const struct jlog *log, struct replay_result *r, struct err *e)
+{
+	if (!log->fc.present)
+		return 0;
+	if (cmd->has_upto) {
+		r->fc_dropped = 1;
+		return 0;
+	}
+	if (cmd->action == ACT_REPLAY)
+		return fc_replay_through(path, fs->io, &log->fc.log, &r->fc, e);
+	return dry_run_fast_commit(cmd, path, log, r, e);
 }
 
 /* Replay into the image behind fs (the input, or the --output copy). */
@@ -179,6 +233,8 @@ static int replay_here(const struct replay_cmd *cmd, const char *path,
 	ro.progress_ctx = &prog;
 	rc = replay_into(j, &log, &ro, &sink, &r, e);
 	progress_end(&prog);
+	if (rc == 0 && !r.fatal)
+		rc = replay_fast_commit(cmd, path, fs, &log, &r, e);
 	if (rc == 0 && cmd->action == ACT_REPLAY) {
 		rc = recovery_finish(fs, j, &r, e);
 		wrote = rc == 0;

@@ -26,6 +26,14 @@ void print_listing(const struct replay_cmd *cmd, const struct journal *j, const 
 /* report.c: what replay did (or, for a dry run, would do). */
 void print_report(const struct replay_cmd *cmd, const struct journal *j, const struct jlog *log,
 		  const struct replay_result *r, int wrote, int exit_code);
+/* fclist.c: the fast-commit area. */
+void print_fc_listing(const struct replay_cmd *cmd, const struct journal *j,
+		      const struct jlog *log);
+json_object *fc_list_json(const struct replay_cmd *cmd, const struct jlog *log);
+json_object *fc_report_json(const struct jlog *log, const struct replay_result *r);
+void print_fc_report(const struct replay_cmd *cmd, const struct jlog *log,
+		     const struct replay_result *r);
+
 const char *journal_feature_names(const struct journal *j, char *buf, size_t len);
 json_object *journal_json(const struct journal *j);
 

@@ -42,6 +42,7 @@ static void report_json(const struct replay_cmd *cmd, const struct journal *j,
 	json_object_object_add(rep, "failed_commit",
 			       r->corrupt_commit ? json_object_new_int64(r->corrupt_commit) : NULL);
 	json_object_object_add(rep, "fatal", r->fatal ? json_object_new_string(log->fatal_msg) : NULL);
+	json_object_object_add(rep, "fast_commit", fc_report_json(log, r));
 	json_object_object_add(root, "replay", rep);
 	json_object_object_add(root, "written", json_object_new_boolean(wrote));
 	json_object_object_add(root, "next_sequence", wrote ? json_object_new_int64(r->new_sequence) : NULL);
@@ -68,6 +69,8 @@ static void report_problems(const struct replay_cmd *cmd, const struct jlog *log
 		cli_warn(&cmd->cli, in, "skipped fs block %llu of transaction %u (log block %u): %s",
 			 (unsigned long long)r->bad[i].fs_block, r->bad[i].tid, r->bad[i].log_block,
 			 bad_reason(r->bad[i].reason));
+	if (r->fc.failed)
+		cli_warn(&cmd->cli, in, "fast-commit replay stopped at %s", r->fc.why);
 	if (shown < r->nbad)
 		cli_warn(&cmd->cli, in, "... and %zu more skipped copies (-v lists them)",
 			 r->nbad - shown);
@@ -95,6 +98,7 @@ void print_report(const struct replay_cmd *cmd, const struct journal *j, const s
 		       r->end_tid - 1, r->tags, r->blocks_written, r->revoked);
 	else
 		printf("%s: %s no transactions\n", cmd->image, verb);
+	print_fc_report(cmd, log, r);
 	if (r->blocks_lost)
 		printf("%s: %zu home block(s) kept an older copy than the journal committed\n",
 		       cmd->image, r->blocks_lost);

@@ -38,3 +38,38 @@ e2fsck_replay() {
 require_root() {
 	[ "$(id -u)" = 0 ] || fail "this test needs root (loop mounts); run make check as root"
 }
+
+# --- the kernel as the reference (fast commits, where e2fsck is wrong) ---
+
+# What the kernel makes of image $1 at mount, in image $2; fails if the
+# kernel refuses to mount it.
+kernel_replay() {
+	local mnt
+	cp --sparse=always "$1" "$2"
+	mnt=$(mktemp -d "$BATS_TEST_TMPDIR/mnt.XXXXXX")
+	mount -t ext4 -o loop "$2" "$mnt" 2>/dev/null || { rmdir "$mnt"; return 1; }
+	umount "$mnt"
+	rmdir "$mnt"
+}
+
+# The file tree of image $1 as a listing (path, mode, size, sha256), one
+# line per file, sorted.
+tree_of() {
+	local d
+	d=$(mktemp -d "$BATS_TEST_TMPDIR/tree.XXXXXX")
+	debugfs -R "rdump / $d" "$1" >/dev/null 2>&1
+	(cd "$d" && find . -mindepth 1 -printf '%p %m %s ' -exec sh -c \
+		'[ -f "$1" ] && sha256sum <"$1" | cut -c1-16 || echo dir' _ {} \; | sort)
+}
+
+# Image $2 holds the file tree the kernel makes of image $1.
+same_tree_as_kernel() {
+	local k="$BATS_TEST_TMPDIR/kernel.img"
+	kernel_replay "$1" "$k" || fail "the kernel refused to mount $1"
+	diff <(tree_of "$k") <(tree_of "$2") || fail "file trees differ from the kernel's"
+}
+
+fsck_clean() {
+	run e2fsck -fn "$1"
+	[ "$status" -eq 0 ] || fail "e2fsck -fn $1 finds problems: $output"
+}

@@ -166,9 +166,14 @@ assert_refused() {
 	assert_output --partial "external journal device"
 }
 
-@test "j_recover_fast_commit: fast commits need logical replay; refused clearly" {
-	assert_refused j_recover_fast_commit
-	assert_output --partial "fast-commit"
+@test "j_recover_fast_commit: the full commit and the fast commit replayed, identical to e2fsck" {
+	replay_both j_recover_fast_commit
+	assert_success
+	assert_output --partial "replayed fast commit for tid 6: 15 tag(s)"
+	run imgcmp "$REF" "$OURS"
+	assert_success
+	run e2fsck -fn "$OURS"
+	assert_success
 }
 
 @test "j_corrupt_ext_jnl_sb_block: the external journal belongs to another filesystem" {
