@@ -17,6 +17,10 @@ struct check_cmd {
 	uint64_t superblock;	/* --superblock N, 0 if not given */
 };
 
+/* repair.c: the undo file --repair writes, and whether it is free to use. */
+void repair_undo_path(const struct check_cmd *cmd, char *buf, size_t len);
+int repair_undo_free(const struct check_cmd *cmd, struct err *e);
+
 /* report.c */
 void print_check_report(const struct check_cmd *cmd, const struct view *v,
 			const struct findings *f, const struct audit_stats *st, int exit_code,

@@ -225,6 +225,8 @@ int main(int argc, char **argv)
 	vo.journal_path = cmd.journal_path;
 	vo.keep_damage = 1;
 	vo.superblock = cmd.superblock;
+	if (cmd.repair && repair_undo_free(&cmd, &e))
+		return cli_fail(&cmd.cli, cmd.image, &e);
 	if (view_open(cmd.image, &vo, &v, &e))
 		return cli_fail(&cmd.cli, cmd.image, &e);
 	journal_findings(&v, &f);

@@ -283,7 +283,7 @@ static int do_replay(const struct replay_cmd *cmd, struct err *e)
 		return fail(e, EXIT_OPERATIONAL, "--output %s already exists; remove it first",
 			    cmd->output);
 	if (cmd->undo && access(cmd->undo, F_OK) == 0)
-		return fail(e, EXIT_OPERATIONAL, "--undo %s already exists; remove it first",
+		return fail(e, EXIT_OPERATIONAL, "undo file %s already exists; remove it first",
 			    cmd->undo);
 	if (preflight(cmd, &external, &idle, 0, e))
 		return -1;
