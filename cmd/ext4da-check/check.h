@@ -3,6 +3,7 @@
 #define EXT4DA_CMD_CHECK_H
 
 #include "lib/audit.h"
+#include "lib/cancel.h"
 #include "lib/cli.h"
 #include "lib/view.h"
 

@@ -138,6 +138,10 @@ int repair_image(const struct check_cmd *cmd, const struct findings *f,
 		undo_used[0] = 0;
 		return -1;
 	}
+	if (cancel_point()) {
+		undo_used[0] = 0;
+		return cancel_fail(e, "nothing was written");
+	}
 	io.undo_file = undo_used;
 	if (image_open(cmd->image, &io, &fs, e)) {
 		undo_used[0] = 0;
