@@ -54,6 +54,7 @@ struct inode_walk {
 	uint32_t reports;		/* CORRUPT findings made for this inode */
 	uint32_t unreported;		/* ... and those left out past the cap */
 	uint64_t nodes;			/* tree blocks read: a loop guard */
+	struct blockmap *ind_seen;	/* block map: the indirect blocks walked */
 };
 
 /* Owners of one block range, for inode ino (0: filesystem metadata). */
