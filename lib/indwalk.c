@@ -93,20 +93,12 @@ static void walk_ind(struct inode_walk *w, uint64_t blk, int level, uint64_t lbl
 	/* A tree names each indirect block once.  Following one again (a
 	 * block that points to itself, or to an ancestor) would claim the
 	 * same blocks up to apb^3 times: millions of findings from a few KiB. */
-	if (w->ind_seen) {
-		int fresh;
-
-		if (!blockmap_slot(w->ind_seen, blk, &fresh)) {
-			w->a->failed = 1;
-			fail(w->a->e, EXIT_OPERATIONAL, "out of memory");
-			return;
-		}
-		if (!fresh) {
+	if (tree_seen_before(w, blk)) {
+		if (!w->a->failed)
 			walk_corrupt(w, lblk, covers, 0, 0,
 				     "%s block %llu is already in this file's block map (a loop)",
 				     level_name[level], (unsigned long long)blk);
-			return;
-		}
+		return;
 	}
 	buf = malloc(fs->blocksize);
 	if (!buf) {
@@ -130,7 +122,6 @@ void walk_block_map(struct inode_walk *w)
 {
 	const uint32_t *ib = w->inode->i_block;
 	uint64_t apb = w->a->fs->blocksize / 4;
-	struct blockmap seen;
 
 	/* The resize inode's indirect blocks are the reserved descriptor
 	 * blocks, already owned as filesystem metadata. */
@@ -142,15 +133,10 @@ void walk_block_map(struct inode_walk *w)
 	for (uint32_t i = 0; i < N_DIRECT; i++)
 		if (ib[i])
 			claim_data(w, i, ib[i], 1, 0);
-	if (blockmap_init(&seen, 16)) {
-		w->a->failed = 1;
-		fail(w->a->e, EXIT_OPERATIONAL, "out of memory");
+	if (tree_seen_begin(w))
 		return;
-	}
-	w->ind_seen = &seen;
 	walk_ind(w, ib[EXT2_IND_BLOCK], 1, N_DIRECT);
 	walk_ind(w, ib[EXT2_DIND_BLOCK], 2, N_DIRECT + apb);
 	walk_ind(w, ib[EXT2_TIND_BLOCK], 3, N_DIRECT + apb + apb * apb);
-	w->ind_seen = NULL;
-	blockmap_free(&seen);
+	tree_seen_end(w);
 }
