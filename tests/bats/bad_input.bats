@@ -19,15 +19,20 @@ setup_file() {
 	: >"$SPECIAL/empty"
 	mkfifo "$SPECIAL/fifo"
 	ln -s "$SPECIAL/no-such-target" "$SPECIAL/dangling"
+	# Unreadable only for a user who is not root (root reads it anyway).
+	cp "$BAD/image/good-v3.img" "$SPECIAL/unreadable"
+	chmod 000 "$SPECIAL/unreadable"
 }
 
-# Inputs that are not files of the kind wanted: for every tool, exit 8
-# (but an empty file is a stamped file with no sectors: ext4da-stamp
+# Inputs that are not files of the kind wanted, or cannot be read: for
+# every tool, exit 8 (but an empty file is a stamped file with no sectors: ext4da-stamp
 # verify finds nothing wrong with it).
 specials() {
 	local s
-	for s in "$SPECIAL/empty" "$SPECIAL/a-directory" "$SPECIAL/fifo" /dev/null \
-		"$SPECIAL/dangling" "$SPECIAL/missing"; do
+	local list=("$SPECIAL/empty" "$SPECIAL/a-directory" "$SPECIAL/fifo" /dev/null
+		"$SPECIAL/dangling" "$SPECIAL/missing")
+	[ "$(id -u)" = 0 ] || list+=("$SPECIAL/unreadable")
+	for s in "${list[@]}"; do
 		if [ "$1" = stamp ] && [ "$s" = "$SPECIAL/empty" ]; then
 			echo "$s 0"
 		else
