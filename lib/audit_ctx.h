@@ -66,7 +66,15 @@ struct inode_walk {
 	uint32_t reports;		/* CORRUPT findings made for this inode */
 	uint32_t unreported;		/* ... and those left out past the cap */
 	uint64_t nodes;			/* tree blocks read: a loop guard */
+	struct blockmap *tree_seen;	/* indirect or extent tree blocks walked */
 };
+
+/* The tree blocks of one file walked so far (owners.c): a tree names each
+ * once, so one met again is a loop or a shared subtree, and following it
+ * would claim the same blocks over and over. */
+int tree_seen_begin(struct inode_walk *w);
+int tree_seen_before(struct inode_walk *w, uint64_t blk);
+void tree_seen_end(struct inode_walk *w);
 
 /* Owners of one block range, for inode ino (0: filesystem metadata). */
 void own_range(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n, uint64_t lblk);

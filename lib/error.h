@@ -10,7 +10,7 @@ enum exit_code {
 	EXIT_PROBLEMS = 4,
 	EXIT_OPERATIONAL = 8,
 	EXIT_USAGE = 16,
-	EXIT_CANCELLED = 32,
+	EXIT_CANCELLED = 32,	/* stopped by SIGINT or SIGTERM */
 };
 
 struct err {

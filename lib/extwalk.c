@@ -95,8 +95,11 @@ static void read_child(struct inode_walk *w, uint64_t child, int depth, uint64_t
 	struct ext_hdr h;
 	errcode_t rc;
 
-	if (++w->nodes > ext2fs_blocks_count(fs->super)) {
-		walk_corrupt(w, lblk, end - lblk, child, 1, "extent tree loops");
+	if (++w->nodes > ext2fs_blocks_count(fs->super) || tree_seen_before(w, child)) {
+		if (!w->a->failed)
+			walk_corrupt(w, lblk, end - lblk, child, 1,
+				     "extent block %llu is already in this file's tree (a loop)",
+				     (unsigned long long)child);
 		return;
 	}
 	buf = malloc(fs->blocksize);
@@ -187,5 +190,8 @@ void walk_extent_tree(struct inode_walk *w)
 	uint8_t root[EXT_ROOT_BYTES];
 
 	memcpy(root, w->inode->i_block, sizeof(root));
+	if (tree_seen_begin(w))
+		return;
 	walk_node(w, root, sizeof(root), -1, 0, LBLK_END);
+	tree_seen_end(w);
 }

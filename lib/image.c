@@ -10,6 +10,7 @@
 #include <linux/fs.h>
 #include <unistd.h>
 
+#include "lib/cancel.h"
 #include "lib/image.h"
 
 int image_check_path(const char *path, struct err *e)
@@ -176,7 +177,11 @@ static int copy_range(int in, int out, off_t from, off_t to, const char *label, 
 {
 	while (from < to) {
 		loff_t a = from, b = from;
-		ssize_t n = copy_file_range(in, &a, out, &b, (size_t)(to - from), 0);
+		ssize_t n;
+
+		if (cancel_point())
+			return cancel_fail(e, NULL);
+		n = copy_file_range(in, &a, out, &b, (size_t)(to - from), 0);
 
 		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP)) {
 			char buf[1 << 16];
@@ -204,8 +209,11 @@ static int copy_device(int in, int out, uint64_t size, const char *label, struct
 
 	for (uint64_t off = 0; off < size;) {
 		size_t n = size - off < sizeof(buf) ? (size_t)(size - off) : sizeof(buf);
-		ssize_t r = pread(in, buf, n, (off_t)off);
+		ssize_t r;
 
+		if (cancel_point())
+			return cancel_fail(e, NULL);
+		r = pread(in, buf, n, (off_t)off);
 		if (r <= 0)
 			return fail(e, EXIT_OPERATIONAL, "reading the device: %s",
 				    r < 0 ? strerror(errno) : "unexpected end");

@@ -90,6 +90,16 @@ static void walk_ind(struct inode_walk *w, uint64_t blk, int level, uint64_t lbl
 			     level_name[level], (unsigned long long)blk);
 		return;
 	}
+	/* A tree names each indirect block once.  Following one again (a
+	 * block that points to itself, or to an ancestor) would claim the
+	 * same blocks up to apb^3 times: millions of findings from a few KiB. */
+	if (tree_seen_before(w, blk)) {
+		if (!w->a->failed)
+			walk_corrupt(w, lblk, covers, 0, 0,
+				     "%s block %llu is already in this file's block map (a loop)",
+				     level_name[level], (unsigned long long)blk);
+		return;
+	}
 	buf = malloc(fs->blocksize);
 	if (!buf) {
 		w->a->failed = 1;
@@ -123,7 +133,10 @@ void walk_block_map(struct inode_walk *w)
 	for (uint32_t i = 0; i < N_DIRECT; i++)
 		if (ib[i])
 			claim_data(w, i, ib[i], 1, 0);
+	if (tree_seen_begin(w))
+		return;
 	walk_ind(w, ib[EXT2_IND_BLOCK], 1, N_DIRECT);
 	walk_ind(w, ib[EXT2_DIND_BLOCK], 2, N_DIRECT + apb);
 	walk_ind(w, ib[EXT2_TIND_BLOCK], 3, N_DIRECT + apb + apb * apb);
+	tree_seen_end(w);
 }

@@ -19,6 +19,20 @@ int fs_has_journal(ext2_filsys fs)
 	       ext2fs_has_feature_journal_needs_recovery(fs->super);
 }
 
+int journal_path_applies(ext2_filsys fs, const char *path, struct err *e)
+{
+	if (!path)
+		return 0;
+	if (!fs_has_journal(fs))
+		return fail(e, EXIT_OPERATIONAL,
+			    "--journal %s given, but the filesystem has no journal", path);
+	if (uuid_is_null(fs->super->s_journal_uuid))
+		return fail(e, EXIT_OPERATIONAL,
+			    "--journal %s given, but the filesystem's journal is internal (inode %u)",
+			    path, fs->super->s_journal_inum);
+	return 0;
+}
+
 uint32_t journal_csum(const struct journal *j, uint32_t seed, const void *buf, size_t len)
 {
 	(void)j;
@@ -160,6 +174,15 @@ static int map_journal_inode(ext2_filsys fs, struct journal *j, struct err *e)
 		return fail(e, EXIT_OPERATIONAL, "journal inode %u is not a regular file in use", ino);
 	size = EXT2_I_SIZE(&inode);
 	nblocks = size / fs->blocksize;
+	/* The map is sized from i_size, so bound it by what the filesystem can
+	 * hold (image_open has checked the image holds the filesystem): a
+	 * corrupt i_size_high must not become a many-GiB allocation. */
+	if (nblocks > ext2fs_blocks_count(fs->super))
+		return fail(e, EXIT_OPERATIONAL,
+			    "journal inode %u is corrupt: its size (%llu blocks) is larger than "
+			    "the filesystem (%llu blocks)",
+			    ino, (unsigned long long)nblocks,
+			    (unsigned long long)ext2fs_blocks_count(fs->super));
 	if (nblocks < JBD2_MIN_JOURNAL_BLOCKS || nblocks > UINT32_MAX)
 		return fail(e, EXIT_OPERATIONAL, "journal inode %u has an invalid size (%llu blocks)",
 			    ino, (unsigned long long)nblocks);
@@ -371,6 +394,8 @@ int journal_open(ext2_filsys fs, const struct journal_open_opts *opts, struct jo
 	if (!opts)
 		opts = &defaults;
 	*out = NULL;
+	if (journal_path_applies(fs, opts->external_path, e))
+		return -1;
 	if (!fs_has_journal(fs))
 		return fail(e, EXIT_OPERATIONAL, "filesystem has no journal");
 	j = calloc(1, sizeof(*j));

@@ -39,6 +39,10 @@ struct journal_open_opts {
 /* Does the filesystem have a journal at all? */
 int fs_has_journal(ext2_filsys fs);
 
+/* --journal names an external journal: refuse it (with a message) when fs
+ * has an internal journal or none, rather than ignore it. */
+int journal_path_applies(ext2_filsys fs, const char *path, struct err *e);
+
 /* Find and validate the journal of fs.  Fails with EXIT_OPERATIONAL and a
  * message on anything the kernel would refuse to load. */
 int journal_open(ext2_filsys fs, const struct journal_open_opts *opts,

@@ -226,3 +226,38 @@ int mark_fs_metadata(struct audit_ctx *a)
 		own_range(a, 0, fs->super->s_mmp_block, 1, 0);
 	return 0;
 }
+
+int tree_seen_begin(struct inode_walk *w)
+{
+	w->tree_seen = malloc(sizeof(*w->tree_seen));
+	if (!w->tree_seen || blockmap_init(w->tree_seen, 16)) {
+		free(w->tree_seen);
+		w->tree_seen = NULL;
+		w->a->failed = 1;
+		return fail(w->a->e, EXIT_OPERATIONAL, "out of memory");
+	}
+	return 0;
+}
+
+int tree_seen_before(struct inode_walk *w, uint64_t blk)
+{
+	int fresh;
+
+	if (!w->tree_seen)
+		return 0;
+	if (!blockmap_slot(w->tree_seen, blk, &fresh)) {
+		w->a->failed = 1;
+		fail(w->a->e, EXIT_OPERATIONAL, "out of memory");
+		return 1;
+	}
+	return !fresh;
+}
+
+void tree_seen_end(struct inode_walk *w)
+{
+	if (!w->tree_seen)
+		return;
+	blockmap_free(w->tree_seen);
+	free(w->tree_seen);
+	w->tree_seen = NULL;
+}

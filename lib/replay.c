@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/cancel.h"
 #include "lib/replay.h"
 
 /* A window of consecutive journal blocks read with one I/O. */
@@ -242,6 +243,12 @@ static int write_winners(struct journal *j, struct copies *c, const struct block
 			memcpy(escaped, data, j->blocksize);
 			put_be32(escaped, 0, JBD2_MAGIC);
 			data = escaped;
+		}
+		/* Between two whole blocks: a replay stopped here is finished by
+		 * running it again, as after a crash. */
+		if (cancel_point()) {
+			rc = cancel_fail(e, NULL);
+			break;
 		}
 		rc = sink->write_block(sink, g->fs_block, data, e);
 		if (rc == 0)

@@ -179,6 +179,7 @@ static int open_view(struct view *v, const struct view_opts *opts, uint64_t devi
 {
 	if (open_superblock(v, opts, e) ||
 	    (device_bytes && image_check_size(v->fs, device_bytes, e)) ||
+	    journal_path_applies(v->fs, opts->journal_path, e) ||
 	    (fs_has_journal(v->fs) && (v->has_journal = 1) && replay_into_overlay(v, opts, e)) ||
 	    check_descriptors(v, opts, e)) {
 		view_close(v);

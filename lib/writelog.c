@@ -91,10 +91,12 @@ static int open_log_fd(const char *path, int *fd, uint64_t *size, struct err *e)
 {
 	struct stat st;
 
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; the type
+	 * check below then refuses it. */
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (*fd < 0)
 		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
-	if (fstat(*fd, &st) != 0)
+	if (fcntl(*fd, F_SETFL, 0) != 0 || fstat(*fd, &st) != 0)
 		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
 	if (S_ISBLK(st.st_mode)) {
 		if (ioctl(*fd, BLKGETSIZE64, size) != 0)

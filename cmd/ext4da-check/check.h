@@ -3,6 +3,7 @@
 #define EXT4DA_CMD_CHECK_H
 
 #include "lib/audit.h"
+#include "lib/cancel.h"
 #include "lib/cli.h"
 #include "lib/datascan.h"
 #include "lib/view.h"
@@ -17,6 +18,10 @@ struct check_cmd {
 	int repair;
 	uint64_t superblock;	/* --superblock N, 0 if not given */
 };
+
+/* repair.c: the undo file --repair writes, and whether it is free to use. */
+void repair_undo_path(const struct check_cmd *cmd, char *buf, size_t len);
+int repair_undo_free(const struct check_cmd *cmd, struct err *e);
 
 /* report.c */
 void print_check_report(const struct check_cmd *cmd, const struct view *v,

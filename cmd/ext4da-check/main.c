@@ -87,7 +87,7 @@ static const struct argp argp = {
 	"--repair is given.\v"
 	"If the journal needs recovery it is replayed into memory first. Exit status: "
 	"0 no errors, 1 errors repaired, 4 errors found and left, 8 operational error, "
-	"16 usage error.",
+	"16 usage error, 32 cancelled by SIGINT or SIGTERM.",
 	children, NULL, NULL
 };
 
@@ -177,6 +177,7 @@ static void report_progress(void *ctx, uint64_t done, uint64_t total)
 {
 	(void)total;
 	progress_update(ctx, done);
+	cancel_point();	/* reading only: a signal here ends the run at once */
 }
 
 static int run_audit(struct check_cmd *cmd, struct view *v, struct findings *f,
@@ -301,10 +302,13 @@ int main(int argc, char **argv)
 	argp_err_exit_status = EXIT_USAGE;
 	argv[0] = (char *)cmd.cli.tool;
 	argp_parse(&argp, argc, argv, 0, NULL, &cmd);
+	cancel_init(cmd.cli.tool, cmd.image);
 	vo.replay = !cmd.no_replay;
 	vo.journal_path = cmd.journal_path;
 	vo.keep_damage = 1;
 	vo.superblock = cmd.superblock;
+	if (cmd.repair && repair_undo_free(&cmd, &e))
+		return cli_fail(&cmd.cli, cmd.image, &e);
 	if (view_open(cmd.image, &vo, &v, &e))
 		return cli_fail(&cmd.cli, cmd.image, &e);
 	journal_findings(&v, &f);
@@ -328,7 +332,11 @@ int main(int argc, char **argv)
 			     "the journal needs recovery: replay it first (ext4da-replay --undo FILE)");
 			code = -1;
 		} else {
+			/* The repair's writes are few: once begun they finish, and
+			 * a signal before them stops the run with nothing written. */
+			cancel_defer();
 			code = repair_image(&cmd, &f, &st, undo, sizeof(undo), &e);
+			cancel_undefer();
 		}
 	}
 	if (code >= 0)

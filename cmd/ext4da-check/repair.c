@@ -87,6 +87,27 @@ static void fix_counts(ext2_filsys fs, const struct audit_stats *st)
 	ext2fs_mark_super_dirty(fs);
 }
 
+void repair_undo_path(const struct check_cmd *cmd, char *buf, size_t len)
+{
+	if (cmd->undo)
+		snprintf(buf, len, "%s", cmd->undo);
+	else
+		snprintf(buf, len, "%s.ext4da-undo", cmd->image);
+}
+
+/* An existing undo file is never overwritten, whether or not there turns
+ * out to be anything to repair: the same rule as ext4da-replay --undo. */
+int repair_undo_free(const struct check_cmd *cmd, struct err *e)
+{
+	char path[4096];
+
+	repair_undo_path(cmd, path, sizeof(path));
+	if (access(path, F_OK) == 0)
+		return fail(e, EXIT_OPERATIONAL, "undo file %s already exists; remove it first",
+			    path);
+	return 0;
+}
+
 int repair_image(const struct check_cmd *cmd, const struct findings *f,
 		 const struct audit_stats *st, char *undo_used, size_t len, struct err *e)
 {
@@ -112,14 +133,14 @@ int repair_image(const struct check_cmd *cmd, const struct findings *f,
 	ext2_filsys fs;
 	errcode_t rc;
 
-	if (cmd->undo)
-		snprintf(undo_used, len, "%s", cmd->undo);
-	else
-		snprintf(undo_used, len, "%s.ext4da-undo", cmd->image);
-	if (access(undo_used, F_OK) == 0) {
-		fail(e, EXIT_OPERATIONAL, "undo file %s already exists; remove it first", undo_used);
+	repair_undo_path(cmd, undo_used, len);
+	if (repair_undo_free(cmd, e)) {
 		undo_used[0] = 0;
 		return -1;
+	}
+	if (cancel_point()) {
+		undo_used[0] = 0;
+		return cancel_fail(e, "nothing was written");
 	}
 	io.undo_file = undo_used;
 	if (image_open(cmd->image, &io, &fs, e)) {

@@ -142,8 +142,8 @@ static int open_campaign(struct campaign *c, struct crash_cmd *cmd, struct err *
 	if (writelog_open(cmd->log, &c->wl, e) || writelog_scan(c->wl, &c->idx, e))
 		return fail(e, EXIT_OPERATIONAL, "--log %s: %s", cmd->log, e->msg);
 	if (writelog_check_device(&c->idx, c->base_size, e))
-		return fail(e, EXIT_OPERATIONAL, "--log %s: %s (the base image has %llu bytes)",
-			    cmd->log, e->msg, (unsigned long long)c->base_size);
+		return fail(e, EXIT_OPERATIONAL, "--log %s: %s (--base %s has %llu bytes)",
+			    cmd->log, e->msg, cmd->base, (unsigned long long)c->base_size);
 	if (log_marks_collect(c->wl, &c->idx, c->base_size, &c->marks, e))
 		return fail(e, EXIT_OPERATIONAL, "--log %s: %s", cmd->log, e->msg);
 	c->mark_entries = malloc((c->marks.n + 1) * sizeof(uint64_t));

@@ -32,7 +32,9 @@ static uint32_t le32_at(const uint8_t *p)
 
 static int open_flags(int writable, int direct)
 {
-	int flags = O_CLOEXEC | (writable ? O_RDWR | O_DSYNC : O_RDONLY);
+	/* O_NONBLOCK only so that opening a FIFO does not wait for the other
+	 * end; device_open clears it, and fd_size refuses a FIFO. */
+	int flags = O_CLOEXEC | O_NONBLOCK | (writable ? O_RDWR | O_DSYNC : O_RDONLY);
 
 	return direct ? flags | O_DIRECT : flags;
 }
@@ -56,6 +58,10 @@ int device_open(struct mark_device *d, const char *path, int writable, struct er
 	}
 	if (d->fd < 0)
 		return guest_fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
+	if (fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		guest_fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
+		goto fail;
+	}
 	if (fd_size(d->fd, &d->size, e))
 		goto fail;
 	if (mark_area_locate(d->size, &d->area)) {

@@ -11,6 +11,7 @@
 
 #include "cmd/ext4da-replay/replay.h"
 #include "lib/fc_replay.h"
+#include "lib/cancel.h"
 #include "lib/image.h"
 #include "lib/overlay.h"
 #include "lib/recovery.h"
@@ -94,7 +95,7 @@ static const struct argp argp = {
 	"By default every committed transaction is replayed in place, as the kernel "
 	"would at mount, and the journal is marked empty. Exit status: 0 done (or "
 	"nothing to do), 4 something committed could not be replayed, 8 operational "
-	"error, 16 usage error.",
+	"error, 16 usage error, 32 cancelled by SIGINT or SIGTERM.",
 	children, NULL, NULL
 };
 
@@ -209,7 +210,7 @@ static int replay_here(const struct replay_cmd *cmd, const char *path,
 	struct journal *j;
 	struct jlog log;
 	ext2_filsys fs;
-	int rc, code, wrote = 0;
+	int rc, code, wrote = 0, drop_undo = 0;
 
 	if (load(cmd, path, io, &fs, &j, &log, e))
 		return -1;
@@ -233,6 +234,23 @@ static int replay_here(const struct replay_cmd *cmd, const char *path,
 	ro.progress_ctx = &prog;
 	rc = replay_into(j, &log, &ro, &sink, &r, e);
 	progress_end(&prog);
+	if (rc && e->exit_code == EXIT_CANCELLED && cmd->action == ACT_REPLAY && !cmd->output &&
+	    r.blocks_written == 0) {
+		/* Nothing written: the undo manager has not written its header
+		 * yet, and the file would only confuse e2undo. */
+		drop_undo = cmd->undo != NULL;
+		cancel_fail(e, "nothing was written");
+	} else if (rc && e->exit_code == EXIT_CANCELLED && cmd->action == ACT_REPLAY &&
+		   !cmd->output) {
+		char then[300];
+
+		snprintf(then, sizeof(then),
+			 "%llu block(s) written, the journal still needs recovery: run "
+			 "ext4da-replay again to finish%s%s%s%s",
+			 (unsigned long long)r.blocks_written, cmd->undo ? ", or undo with: e2undo " : "",
+			 cmd->undo ? cmd->undo : "", cmd->undo ? " " : "", cmd->undo ? path : "");
+		cancel_fail(e, then);
+	}
 	if (rc == 0 && !r.fatal)
 		rc = replay_fast_commit(cmd, path, fs, &log, &r, e);
 	if (rc == 0 && cmd->action == ACT_REPLAY) {
@@ -247,6 +265,8 @@ static int replay_here(const struct replay_cmd *cmd, const char *path,
 	journal_close(j);
 	if (image_close(fs, rc ? NULL : e) && rc == 0)
 		rc = -1;
+	if (drop_undo)
+		unlink(cmd->undo);
 	return rc ? -1 : code;
 }
 
@@ -314,17 +334,23 @@ static int replay_to_output(const struct replay_cmd *cmd, struct err *e)
 		return fail(e, EXIT_OPERATIONAL, "out of memory");
 	snprintf(tmp, len, "%s.partial", cmd->output);
 	unlink(tmp);
+	/* SIGINT or SIGTERM until the rename: remove the copy and exit 32. */
+	cancel_remove_on_exit(tmp);
 	if (image_copy(cmd->image, tmp, cmd->output, e)) {
 		unlink(tmp);
+		cancel_remove_on_exit(NULL);
 		free(tmp);
 		return -1;
 	}
 	code = replay_here(cmd, tmp, &rw, e);
+	cancel_defer();
 	if (code < 0 || rename(tmp, cmd->output) != 0) {
 		if (code >= 0)
 			code = fail(e, EXIT_OPERATIONAL, "%s: %s", cmd->output, strerror(errno));
 		unlink(tmp);
 	}
+	cancel_remove_on_exit(NULL);
+	cancel_undefer();
 	free(tmp);
 	return code;
 }
@@ -338,7 +364,7 @@ static int do_replay(const struct replay_cmd *cmd, struct err *e)
 		return fail(e, EXIT_OPERATIONAL, "--output %s already exists; remove it first",
 			    cmd->output);
 	if (cmd->undo && access(cmd->undo, F_OK) == 0)
-		return fail(e, EXIT_OPERATIONAL, "--undo %s already exists; remove it first",
+		return fail(e, EXIT_OPERATIONAL, "undo file %s already exists; remove it first",
 			    cmd->undo);
 	if (preflight(cmd, &external, &idle, 0, e))
 		return -1;
@@ -346,12 +372,31 @@ static int do_replay(const struct replay_cmd *cmd, struct err *e)
 		return fail(e, EXIT_OPERATIONAL,
 			    "the journal is external: --output cannot replay without changing it "
 			    "(use --undo)");
-	if (!idle)
-		return cmd->output ? replay_to_output(cmd, e) : replay_here(cmd, cmd->image, &io, e);
+	if (!idle && cmd->output)
+		return replay_to_output(cmd, e);
+	if (!idle) {
+		/* In place: a signal stops the replay between two blocks, and
+		 * the image and undo file are closed properly (see cancel.h). */
+		int code;
+
+		cancel_defer();
+		code = replay_here(cmd, cmd->image, &io, e);
+		cancel_undefer();
+		return code;
+	}
 	/* Nothing to replay: the output is a plain copy.  Report only once
 	 * everything has succeeded. */
-	if (cmd->output && image_copy(cmd->image, cmd->output, cmd->output, e))
-		return -1;
+	if (cmd->output) {
+		int rc;
+
+		cancel_remove_on_exit(cmd->output);
+		rc = image_copy(cmd->image, cmd->output, cmd->output, e);
+		if (rc)
+			unlink(cmd->output);	/* it did not exist: never leave half a copy */
+		cancel_remove_on_exit(NULL);
+		if (rc)
+			return -1;
+	}
 	return preflight(cmd, &external, &idle, 1, e) ? -1 : EXIT_CLEAN;
 }
 
@@ -364,6 +409,7 @@ int main(int argc, char **argv)
 	argp_err_exit_status = EXIT_USAGE;
 	argv[0] = (char *)cmd.cli.tool;	/* getopt names argv[0] in its messages */
 	argp_parse(&argp, argc, argv, 0, NULL, &cmd);
+	cancel_init(cmd.cli.tool, cmd.image);
 	if (cmd.action == ACT_LIST) {
 		code = do_list(&cmd, &e);
 	} else if (cmd.action == ACT_DRY_RUN) {

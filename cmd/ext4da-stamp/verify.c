@@ -177,9 +177,15 @@ int op_verify(const struct stamp_cmd *c, const char **input, struct err *e)
 	int fd;
 
 	*input = c->path;
-	fd = open(c->path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not wait for a writer (file_identify then
+	 * refuses anything but a regular file). */
+	fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return guest_fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
+	if (fcntl(fd, F_SETFL, 0) != 0) {
+		close(fd);
+		return guest_fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
+	}
 	if (file_identify(fd, &id, e) || verify_chunks(c->path, fd, &id, &t, e)) {
 		close(fd);
 		return -1;

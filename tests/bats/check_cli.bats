@@ -713,6 +713,48 @@ check_damaged_input() {
 	[ "$(sha "$img")" = "$before" ]
 }
 
+@test "--repair: an existing undo file is refused even when there is nothing to repair" {
+	local img d before; img=$(copy_of "$CLEAN"); d=$(scratch)
+	before=$(sha "$img")
+	echo keep >"$d/undo"
+	check --repair --undo "$d/undo" "$img"
+	assert_bad_input "$img"
+	[[ ${stderr_lines[0]} == *"undo file $d/undo already exists"* ]]
+	[ "$(cat "$d/undo")" = keep ]
+	[ "$(sha "$img")" = "$before" ]
+	# The same rule, and the same words, as ext4da-replay --undo.
+	run --separate-stderr ext4da-replay --undo "$d/undo" "$img"
+	[ "$status" -eq 8 ]
+	[[ ${stderr_lines[0]} == "ext4da-replay: $img: undo file $d/undo already exists"* ]]
+	[ "$(sha "$img")" = "$before" ]
+}
+
+@test "bad input: --journal with an internal journal, or none, is refused" {
+	local p before; before=$(sha "$CLEAN")
+	for p in "$ADIR" /dev/null "$BATS_FILE_TMPDIR/no-such.jnl" "$CLEAN" "$JDEV"; do
+		for mode in "" --no-replay --json; do
+			# shellcheck disable=SC2086
+			check $mode --journal "$p" "$CLEAN"
+			assert_bad_input "$CLEAN" "--journal $p $mode"
+			[[ ${stderr_lines[0]} == *"--journal $p given, but the filesystem's journal is internal"* ]]
+		done
+	done
+	check --journal "$JDEV" "$NOJOURNAL"
+	assert_bad_input "$NOJOURNAL"
+	[[ ${stderr_lines[0]} == *"has no journal"* ]]
+	[ "$(sha "$CLEAN")" = "$before" ]
+}
+
+@test "bad input: a journal inode whose i_size_high is absurd is corrupt, not out of memory" {
+	local img; img=$(copy_of "$CLEAN")
+	# 2^32 - 4096 blocks of 1 KiB: tens of GiB of map if taken at its word.
+	debugfs -w -R "sif <8> size 0x3ffffc00000" "$img" >/dev/null 2>&1
+	check "$img"
+	[ "$status" -eq 4 ]
+	assert_output --partial "journal inode 8 is corrupt: its size (4294963200 blocks) is larger than the filesystem"
+	refute_output --partial "memory"
+}
+
 @test "--repair: an undo file that cannot be created, image untouched" {
 	local img before; img=$(copy_of "$LEAKED")
 	before=$(sha "$img")

@@ -368,6 +368,33 @@ complete_words() {
 	assert_bad_input "$EXTFS"
 }
 
+@test "bad input: --journal with an internal journal is refused, not ignored" {
+	local p mode before; before=$(sha "$CLEAN")
+	for p in "$ADIR" /dev/null "$BATS_FILE_TMPDIR/no-such.jnl" "$CLEAN" "$JDEV"; do
+		for mode in --list --dry-run "" "--undo $(scratch)/undo"; do
+			# shellcheck disable=SC2086
+			replay $mode --journal "$p" "$CLEAN"
+			assert_bad_input "$CLEAN" "--journal $p $mode"
+			[[ ${stderr_lines[0]} == *"--journal $p given, but the filesystem's journal is internal (inode 8)" ]]
+			[ ! -e "$(scratch)/undo" ]
+		done
+	done
+	[ "$(sha "$CLEAN")" = "$before" ]
+}
+
+@test "bad input: a journal inode whose i_size_high is absurd is corrupt, not out of memory" {
+	local img; img=$(copy_of "$CLEAN")
+	local before
+	debugfs -w -R "sif <8> size 0x3ffffc00000" "$img" >/dev/null 2>&1
+	before=$(sha "$img")
+	replay --list "$img"
+	assert_bad_input "$img"
+	[[ ${stderr_lines[0]} == *"journal inode 8 is corrupt: its size (4294963200 blocks) is larger than the filesystem (8192 blocks)" ]]
+	replay "$img"
+	assert_bad_input "$img"
+	[ "$(sha "$img")" = "$before" ]
+}
+
 @test "bad input: --output with an external journal is refused" {
 	local d; d=$(scratch)
 	local before jbefore
