@@ -1,33 +1,36 @@
 #!/bin/sh
 # risk-enospc [FILES [WRITERS]]: exhaust the delalloc reservations.  WRITERS
-# background loops each write up to FILES files of 16-64 KiB without fsync
-# (delayed allocation: every successful write() reserved its blocks), while
-# a filler writes more than the free space into one file and a sync loop
-# keeps writeback running, so the filesystem fills with reserved, unmapped
-# data in flight.  A write() may fail with ENOSPC; a write() that succeeded
-# may not lose its data: writeback must find the blocks it reserved (ext4
-# logs "Delayed block allocation failed" when it does not, which
-# tests/crash/risk looks for on the console).  After a final sync, with the
-# page cache dropped, every file whose writes all succeeded must read back
-# as its own stamps from end to end (no zeros), every other file as zeros
-# or its own stamps.  Then the filler is removed, the complete files are
-# marked durable and one more file is written and fsynced: the space
-# comes back.  Run it on a small device (tests/crash/risk uses 32 MiB).
+# background loops write files of 16-64 KiB without fsync (delayed
+# allocation: every successful write() reserved its blocks) until two of
+# their writes have failed with ENOSPC, or FILES files each; at the same
+# time a filler writes more than the free space into one file and a sync
+# loop keeps writeback running, so the filesystem fills with reserved,
+# unmapped data in flight.  A write() that succeeded may not lose its data:
+# writeback must find the blocks it reserved (ext4 logs "Delayed block
+# allocation failed" when it does not, which tests/crash/risk looks for on
+# the console).  After a final sync, with the page cache dropped, every
+# file whose writes all succeeded must read back as its own stamps from
+# end to end (no zeros), every other file as zeros or its own stamps.
+# Then the filler is removed, the complete files are marked durable and
+# one more file is written and fsynced: the space comes back.  Run it on
+# a small device (tests/crash/risk uses 32 MiB).
 # Prints EXT4DA-DATA-BYTES.
 set -e
-files=${1:-40}
+files=${1:-400}
 writers=${2:-2}
 mkdir -p re
 free_kb=$(df -k /mnt | awk 'NR == 2 { print $4 }')
 echo "risk-enospc: ${free_kb} KiB free before the fill"
 
 writer() {	# writer W: files re/wW-J; a list of the complete ones in /tmp
-	j=1
+	j=1 fails=0
 	: >"/tmp/re-ok-$1"
-	while [ "$j" -le "$files" ]; do
+	while [ "$j" -le "$files" ] && [ "$fails" -lt 2 ]; do
 		if ext4da-stamp -q --gen $(($1 * 1000 + j)) create "re/w$1-$j" $(((j % 4 + 1) * 16))K \
 			2>/dev/null; then
 			echo "re/w$1-$j" >>"/tmp/re-ok-$1"
+		else
+			fails=$((fails + 1))
 		fi
 		j=$((j + 1))
 	done
@@ -73,7 +76,7 @@ for f in re/w*; do
 	fi
 done
 echo "risk-enospc: $ok files complete, $partial cut short by ENOSPC"
-[ "$partial" -gt 0 ] || echo "risk-enospc: note: no writer met ENOSPC (the filler took it all)"
+[ "$partial" -gt 0 ] || echo "risk-enospc: note: no writer met ENOSPC (each wrote its FILES files first)"
 
 rm re/fill
 sync
