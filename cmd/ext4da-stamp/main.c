@@ -1,5 +1,5 @@
-/* ext4da-stamp: a guest helper that writes files with stamped data (SPEC
- * section 7), so that ext4da-check can tell a file's own data from stale
+/* ext4da-stamp: a guest helper that writes files with stamped data
+ * (doc/design.md §2), so that ext4da-check can tell a file's own data from stale
  * blocks after a crash; and verifies such files.  The command line: parsing
  * and checking the operands, then one operation from ops.c or verify.c. */
 #include "config.h"
@@ -50,6 +50,8 @@ static const struct op_spec op_specs[] = {
 	{ "rename-over", OP_RENAME_OVER, 2, 3 },
 	{ "verify", OP_VERIFY, 1, 1 },
 	{ "poison", OP_POISON, 1, 3 },
+	{ "checkpoint", OP_CHECKPOINT, 1, 1 },
+	{ "journal-data", OP_JOURNAL_DATA, 2, 2 },
 };
 
 #define NSPECS (sizeof(op_specs) / sizeof(op_specs[0]))
@@ -140,6 +142,10 @@ static void check_operands(struct argp_state *state, struct parse_state *ps)
 				argp_error(state, "OFFSET + LEN is beyond the largest file");
 		}
 		break;
+	case OP_JOURNAL_DATA:
+		if (parse_on_off(o[1], &cmd->on))
+			argp_error(state, "journal-data: '%s' is not on or off", o[1]);
+		break;
 	case OP_RENAME_OVER:
 		cmd->dst = o[1];
 		cmd->has_size = cmd->noperands == 3;
@@ -178,6 +184,10 @@ static void check_options(struct argp_state *state, struct parse_state *ps)
 		argp_error(state, "verify writes nothing: drop --fsync, --fdatasync, --gen and --seed");
 	if (ps->cmd->op == OP_POISON && (ps->has_gen || ps->has_seed))
 		argp_error(state, "poison has no write generation: drop --gen and --seed");
+	if ((ps->cmd->op == OP_CHECKPOINT || ps->cmd->op == OP_JOURNAL_DATA) &&
+	    (ps->cmd->sync != SYNC_NONE || ps->has_gen || ps->has_seed))
+		argp_error(state, "%s writes no data: drop --fsync, --fdatasync, --sync-range, "
+			   "--gen and --seed", ps->spec->name);
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -228,7 +238,9 @@ static const struct argp argp = {
 	"truncate PATH SIZE\n"
 	"rename-over SRC DST [SIZE]\n"
 	"verify PATH\n"
-	"poison PATH [OFFSET LEN]",
+	"poison PATH [OFFSET LEN]\n"
+	"checkpoint PATH\n"
+	"journal-data PATH on|off",
 	"Write files with stamped data, check a stamped file, or poison a device.\v"
 	"Every 512-byte sector written carries the file's inode number, i_generation, "
 	"its offset in the file and the write generation, with a crc32c, so that "
@@ -237,7 +249,9 @@ static const struct argp argp = {
 	"K, M, G or T (powers of 1024). Exit status: 0 done (verify: every sector is "
 	"zeros or this file's stamp), 4 verify found bad sectors, 8 operational "
 	"error, 16 usage error. overwrite with LEN 0 writes nothing and only syncs as "
-	"asked.",
+	"asked. checkpoint empties the journal of the filesystem that holds PATH "
+	"(EXT4_IOC_CHECKPOINT); journal-data sets or clears the inode's data "
+	"journalling flag (chattr +j).",
 	NULL, NULL, NULL
 };
 
@@ -266,6 +280,8 @@ static int run(const struct stamp_cmd *cmd, const char **input, struct err *e)
 	case OP_RENAME_OVER: return op_rename_over(cmd, input, e);
 	case OP_VERIFY: return op_verify(cmd, input, e);
 	case OP_POISON: return op_poison(cmd, input, e);
+	case OP_CHECKPOINT: return op_checkpoint(cmd, input, e);
+	case OP_JOURNAL_DATA: return op_journal_data(cmd, input, e);
 	case OP_NONE: break;
 	}
 	return guest_fail(e, EXIT_USAGE, "no operation");

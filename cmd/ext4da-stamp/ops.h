@@ -8,7 +8,7 @@
 #include "cmd/ext4da-stamp/guest.h"
 
 enum stamp_op { OP_NONE, OP_CREATE, OP_OVERWRITE, OP_APPEND, OP_TRUNCATE, OP_RENAME_OVER, OP_VERIFY,
-		OP_POISON };
+		OP_POISON, OP_CHECKPOINT, OP_JOURNAL_DATA };
 
 enum sync_mode { SYNC_NONE, SYNC_FSYNC, SYNC_FDATASYNC, SYNC_RANGE };
 
@@ -27,6 +27,7 @@ struct stamp_cmd {
 	uint64_t offset, len, size;
 	int has_size;		/* rename-over: SIZE given */
 	int has_range;		/* poison: OFFSET and LEN given */
+	int on;			/* journal-data: on (1) or off (0) */
 	enum sync_mode sync;
 	int direct;		/* O_DIRECT writes */
 	enum write_via via;	/* overwrite only */
@@ -51,5 +52,11 @@ int sync_range(int fd);
 const char *write_via_name(enum write_via v);
 /* Parse --fallocate MODE; -1 if unknown. */
 int parse_falloc_mode(const char *s, enum write_via *v);
+
+/* fsctl.c: controls of the whole filesystem or of an inode's flags. */
+int op_checkpoint(const struct stamp_cmd *c, const char **input, struct err *e);
+int op_journal_data(const struct stamp_cmd *c, const char **input, struct err *e);
+/* Parse "on" or "off"; -1 if neither. */
+int parse_on_off(const char *s, int *on);
 
 #endif

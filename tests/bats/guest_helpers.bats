@@ -410,10 +410,55 @@ verify f --fsync
 verify f --gen 3
 poison f 0
 poison f --gen 1
+checkpoint
+checkpoint . extra
+--fsync checkpoint .
+journal-data f
+journal-data f maybe
+--gen 2 journal-data f on
 EOF
 	stamp
 	assert_usage_error ext4da-stamp "no arguments"
 	[ -z "$(ls)" ] || fail "usage errors created: $(ls)"
+}
+
+@test "checkpoint empties the journal; journal-data sets and clears the inode's +j flag" {
+	local d=$MNT/fsctl
+	mkdir -p "$d"
+	stamp -q create "$d/f" 64K
+	assert_success
+	sync
+	# The journal holds the create's transaction, then checkpoint empties
+	# it: the journal superblock's s_start goes to 0.
+	[[ $(dumpe2fs -h "$IMG" 2>/dev/null) =~ Journal\ start:\ +[1-9] ]] ||
+		fail "the journal is empty before the checkpoint"
+	stamp checkpoint "$d"
+	assert_success
+	assert_output "checkpoint $d"
+	[[ $(dumpe2fs -h "$IMG" 2>/dev/null) =~ Journal\ start:\ +0 ]] ||
+		fail "the journal is not empty after the checkpoint"
+	stamp checkpoint /proc
+	assert_one_line_error 8 ext4da-stamp /proc
+	[[ $stderr == *"not on an ext4 filesystem with a journal"* ]] || fail "$stderr"
+	stamp journal-data "$d/missing" on
+	assert_one_line_error 8 ext4da-stamp "$d/missing"
+	# Changing +j needs CAP_SYS_RESOURCE, which a container may drop.
+	if [ $((0x$(sed -n 's/^CapEff:\t//p' /proc/self/status) >> 24 & 1)) = 0 ]; then
+		stamp journal-data "$d/f" on
+		assert_one_line_error 8 ext4da-stamp "$d/f"
+		[[ $stderr == *"needs CAP_SYS_RESOURCE"* ]] || fail "$stderr"
+		return 0
+	fi
+	stamp journal-data "$d/f" on
+	assert_success
+	assert_output "journal-data $d/f on"
+	[[ $(lsattr "$d/f" | cut -d' ' -f1) == *j* ]] || fail "no +j after on: $(lsattr "$d/f")"
+	stamp -q journal-data "$d/f" off
+	assert_success
+	assert_output ""
+	[[ $(lsattr "$d/f" | cut -d' ' -f1) != *j* ]] || fail "+j after off: $(lsattr "$d/f")"
+	stamp -q verify "$d/f"
+	assert_success
 }
 
 @test "ext4da-stamp: bad input exits 8 with one line" {
@@ -577,7 +622,9 @@ complete_words() {
 	complete_words _ext4da_stamp ext4da-stamp re
 	assert_equal "${COMPREPLY[*]}" "rename-over"
 	complete_words _ext4da_stamp ext4da-stamp --fsync ""
-	assert_equal "${COMPREPLY[*]}" "create overwrite append truncate rename-over verify poison"
+	assert_equal "${COMPREPLY[*]}" "create overwrite append truncate rename-over verify poison checkpoint journal-data"
+	complete_words _ext4da_stamp ext4da-stamp journal-data f o
+	assert_equal "${COMPREPLY[*]}" "on off"
 	d=$(scratch)
 	cd "$d"
 	touch alpha.dat
