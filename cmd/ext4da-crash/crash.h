@@ -55,6 +55,10 @@ struct state_result {
 	size_t count[F_NCODES];		/* error findings per code */
 	int fsck_exit;			/* -1: not run */
 	int check_exit;			/* -1: not run */
+	/* UNCONVERTED, an information class: unwritten extents inside i_size
+	 * (data written and lost, or fallocate's own). */
+	uint32_t unconverted_files;
+	uint64_t unconverted_blocks;
 	char note[600];			/* why, for UNREADABLE/DURABILITY */
 	char fsck_output[800];		/* the end of --fsck-cmd's output when it failed */
 	char check_output[800];		/* the same for --check-cmd */

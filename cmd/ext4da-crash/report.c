@@ -79,6 +79,7 @@ void state_json(FILE *out, const struct crash_cmd *cmd, const struct crash_plan 
 	json_object_object_add(o, "fsck_output", r->fsck_output[0] ? json_object_new_string(r->fsck_output) : NULL);
 	json_object_object_add(o, "check_exit", r->check_exit >= 0 ? json_object_new_int(r->check_exit) : NULL);
 	json_object_object_add(o, "check_output", r->check_output[0] ? json_object_new_string(r->check_output) : NULL);
+	json_object_object_add(o, "unconverted_blocks", json_object_new_int64((int64_t)r->unconverted_blocks));
 	json_object_object_add(o, "note", r->note[0] ? json_object_new_string(r->note) : NULL);
 	fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
@@ -126,6 +127,37 @@ static const char *verdict(size_t failed, const struct campaign_summary *sum)
 	return failed ? "fail" : sum->empty[0] ? "empty" : "pass";
 }
 
+/* UNCONVERTED across the states: how many had unwritten blocks inside
+ * i_size, and the most blocks and files one state had. */
+static void unconverted_tally(const struct state_result *res, size_t n, size_t *states,
+			      uint64_t *max_blocks, uint32_t *max_files)
+{
+	*states = 0, *max_blocks = 0, *max_files = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!res[i].unconverted_blocks)
+			continue;
+		(*states)++;
+		if (res[i].unconverted_blocks > *max_blocks)
+			*max_blocks = res[i].unconverted_blocks;
+		if (res[i].unconverted_files > *max_files)
+			*max_files = res[i].unconverted_files;
+	}
+}
+
+static json_object *unconverted_json(const struct state_result *res, size_t n)
+{
+	json_object *o = json_object_new_object();
+	uint64_t max_blocks;
+	uint32_t max_files;
+	size_t states;
+
+	unconverted_tally(res, n, &states, &max_blocks, &max_files);
+	json_object_object_add(o, "states", json_object_new_int64((int64_t)states));
+	json_object_object_add(o, "max_blocks", json_object_new_int64((int64_t)max_blocks));
+	json_object_object_add(o, "max_files", json_object_new_int64((int64_t)max_files));
+	return o;
+}
+
 static void summary_json(const struct crash_cmd *cmd, const struct crash_plan *p,
 			 const struct state_result *res, size_t n, size_t failed,
 			 const size_t *by_class, const struct campaign_summary *sum)
@@ -150,6 +182,7 @@ static void summary_json(const struct crash_cmd *cmd, const struct crash_plan *p
 	json_object_object_add(o, "empty", sum->empty[0] ? json_object_new_string(sum->empty) : NULL);
 	json_object_object_add(o, "data_scan", data_scan_json(cmd));
 	json_object_object_add(o, "seed", cmd->plan.reorder ? json_object_new_int64((int64_t)cmd->plan.seed) : NULL);
+	json_object_object_add(o, "unconverted", unconverted_json(res, n));
 	json_object_object_add(o, "sampled_epochs", json_object_new_int64((int64_t)p->sampled_epochs));
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
@@ -183,6 +216,17 @@ void print_summary(const struct crash_cmd *cmd, const struct crash_plan *p,
 	for (int c = 0; c < FAIL_NCLASSES; c++)
 		if (by_class[c])
 			printf("  %-15s %zu state(s)\n", fail_class_name(c), by_class[c]);
+	{
+		uint64_t max_blocks;
+		uint32_t max_files;
+		size_t states;
+
+		unconverted_tally(res, n, &states, &max_blocks, &max_files);
+		if (states)
+			printf("unconverted (information): %zu state(s) with unwritten blocks inside "
+			       "i_size, at most %llu block(s) in %u file(s)\n",
+			       states, (unsigned long long)max_blocks, max_files);
+	}
 	if (sum->first_bad == SIZE_MAX)
 		return;
 	if (sum->last_good != SIZE_MAX) {

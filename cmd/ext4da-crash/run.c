@@ -439,6 +439,8 @@ static void evaluate(struct campaign *c, struct crash_cursor *cur, size_t i, int
 		r->classes = 1U << FAIL_UNREADABLE;
 		snprintf(r->note, sizeof(r->note), "%s", e.msg);
 	} else {
+		r->unconverted_files = (uint32_t)st.unconverted_files;
+		r->unconverted_blocks = st.unconverted_blocks;
 		if (durability_check(v.fs, &c->marks, s->entry, r->note, sizeof(r->note)) == 1)
 			r->classes |= 1U << FAIL_DURABILITY;
 		run_hooks(c, &v, r);

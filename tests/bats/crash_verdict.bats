@@ -161,3 +161,25 @@ data scan off: no poison in 256 sampled sectors of the base image (--data forces
 	jq -e -s '[.[] | select(.type == "state" and .verdict == "pass")] | all(.findings == [])' \
 		<<<"$(ext4da-crash --base "$OTHER/base.img" --log "$OTHER/log.img" --json 2>/dev/null)" >/dev/null
 }
+
+@test "UNCONVERTED is tallied per state and in the summary, never a failure" {
+	local d=$BATS_TEST_TMPDIR/unconv mnt
+	mkdir -p "$d/mnt"
+	truncate -s 32M "$d/base.img"
+	mkfs.ext4 -q -F -b 4096 -E nodiscard "$d/base.img"
+	cp --sparse=always "$d/base.img" "$d/fs.img"
+	mount -o loop "$d/fs.img" "$d/mnt"
+	# 16 blocks allocated unwritten inside i_size, as fallocate leaves them.
+	fallocate -l 65536 "$d/mnt/f"
+	sync
+	umount "$d/mnt"
+	"$BUILDDIR/tests/tools/snaplog" "$d/log.img" "$d/base.img" "$d/fs.img"
+	run --separate-stderr ext4da-crash --json --base "$d/base.img" --log "$d/log.img"
+	assert_success
+	run jq -se '(map(select(.type == "state")) | last | .unconverted_blocks == 16 and .verdict == "pass")
+		and (last | .unconverted == {states: 1, max_blocks: 16, max_files: 1})' <<<"$output"
+	assert_success
+	run --separate-stderr ext4da-crash --base "$d/base.img" --log "$d/log.img"
+	assert_success
+	assert_line "unconverted (information): 1 state(s) with unwritten blocks inside i_size, at most 16 block(s) in 1 file(s)"
+}
