@@ -254,7 +254,7 @@ epochs() {
 	# No marks: no state, exit 4 (crash_verdict.bats), exit 0 when allowed.
 	crash --base "$PLAIN/base.img" --log "$PLAIN/log.img" --points mark --json --allow-empty
 	assert_success
-	assert_equal "$output" '{"schema":"ext4da-crash/1","type":"summary","verdict":"empty","states":0,"failed":0,"failures_by_class":{},"last_good":null,"first_bad":null,"empty":"--points mark: the log has no marks","data_scan":{"ran":false,"reason":"no-poison","detail":"off: no poison in 256 sampled sectors of the base image (--data forces it)","other_fill_sectors":0},"seed":null,"sampled_epochs":0}'
+	assert_equal "$output" '{"schema":"ext4da-crash/1","type":"summary","verdict":"empty","states":0,"failed":0,"failures_by_class":{},"last_good":null,"first_bad":null,"empty":"--points mark: the log has no marks","data_scan":{"ran":false,"reason":"no-poison","detail":"off: no poison in 256 sampled sectors of the base image (--data forces it)","other_fill_sectors":0},"seed":null,"unconverted":{"states":0,"max_blocks":0,"max_files":0},"sampled_epochs":0}'
 }
 
 @test "--points N,M: exactly those entries, in log order" {

@@ -369,7 +369,8 @@ complete_words() {
 			.schema == "ext4da-crash/1" and .type == "state"
 			and (keys_unsorted == ["schema","type","state","entry","reordered","verdict","failures",
 				"errors","fsck_exit","findings","findings_omitted","fsck_output","check_exit","check_output",
-				"note"])
+				"unconverted_blocks","note"])
+			and (.unconverted_blocks | type) == "number"
 			and (.findings | type) == "array" and (.findings_omitted | type) == "number"
 			and (.state | type) == "number" and ((.entry | type) == "number" or .entry == null)
 			and (.reordered == null or ((.reordered | type) == "array" and (.reordered | length) > 0))
@@ -379,7 +380,8 @@ complete_words() {
 			and (.note == null or (.note | type) == "string")))
 		and (.[-1] | .schema == "ext4da-crash/1" and .type == "summary"
 			and (keys_unsorted == ["schema","type","verdict","states","failed","failures_by_class",
-				"last_good","first_bad","empty","data_scan","seed","sampled_epochs"])
+				"last_good","first_bad","empty","data_scan","seed","unconverted","sampled_epochs"])
+			and (.unconverted | keys_unsorted == ["states","max_blocks","max_files"])
 			and (.data_scan | keys_unsorted == ["ran","reason","detail","other_fill_sectors"])
 			and .seed == 3 and (.states | type) == "number" and (.failed | type) == "number"
 			and (.failures_by_class | type) == "object"
