@@ -559,7 +559,8 @@ int audit_run(ext2_filsys fs, const struct audit_opts *opts, struct findings *ou
 		if (mark_fs_metadata(&a) || walk_inodes(&a))
 			goto out;
 		a.pass = 1;
-		qsort(a.unm_runs, a.n_unm, sizeof(*a.unm_runs), by_block);
+		if (a.n_unm)	/* pass 2 may be for duplicates only */
+			qsort(a.unm_runs, a.n_unm, sizeof(*a.unm_runs), by_block);
 	}
 	compare_bitmaps(&a);
 	compare_group_counts(&a);
