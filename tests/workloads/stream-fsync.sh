@@ -10,6 +10,8 @@
 #   WRITE-LATENCY-US n   overwrite 4 KiB without fsync, while streaming:
 #                        the cost of the measurement itself (process start)
 #   FSYNC-LATENCY-US n   overwrite 4 KiB + fsync, while streaming
+#   STREAM-US n          how long the stream took (its throughput, with
+#   STREAM-BYTES n       the bytes it appended)
 #   EXT4DA-DATA-BYTES n  bytes of file data the workload wrote
 #
 # The clock: busybox date has no %N, so adjtimex(2) (busybox adjtimex,
@@ -73,12 +75,16 @@ data=$((data + idle * 4096))
 rm -f stream.done
 (
 	set -e
+	now_us; s0=$T
 	ext4da-stamp -q --gen "$((seed * 1000000))" create big 0
 	k=0
 	while [ $((k * chunk)) -lt $((mb * 1024)) ]; do
 		ext4da-stamp -q --gen "$((seed * 1000000 + k + 1))" append big "${chunk}K"
 		k=$((k + 1))
 	done
+	now_us
+	echo "STREAM-US $((T - s0))"
+	echo "STREAM-BYTES $((k * chunk * 1024))"
 	echo "$k" >stream.done
 ) &
 streamer=$!
