@@ -79,7 +79,16 @@ void tree_seen_end(struct inode_walk *w);
 /* Owners of one block range, for inode ino (0: filesystem metadata). */
 void own_range(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n, uint64_t lblk);
 
-int add_finding(struct audit_ctx *a, const struct finding *f);
+/* Append a finding to the audit's report; inline so that every pass can
+ * report without depending on another pass's file. */
+static inline int add_finding(struct audit_ctx *a, const struct finding *f)
+{
+	if (findings_add(a->out, f)) {
+		a->failed = 1;
+		return fail(a->e, EXIT_OPERATIONAL, "out of memory");
+	}
+	return 0;
+}
 
 /* damage.c: doubtful ownership and unwalkable structures. */
 void maybe_own(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n);
@@ -92,8 +101,9 @@ int group_bitmap_unknown(const struct audit_ctx *a, dgrp_t g);
 int group_inodes_unknown(const struct audit_ctx *a, dgrp_t g);
 void damage_teardown(struct audit_ctx *a);
 
-/* A range of ino's blocks (data when lblk >= 0, else tree blocks): owned,
- * or only maybe owned when w->maybe. */
+/* claims.c: a range of ino's blocks (data runs, or tree blocks): owned, or
+ * only maybe owned when w->maybe; data runs are also placed against i_size.
+ * The two walkers below call these, and inodes.c calls the walkers. */
 void claim_data(struct inode_walk *w, uint64_t lblk, uint64_t pblk, uint64_t n, int unwritten);
 void claim_meta(struct inode_walk *w, uint64_t pblk, uint64_t lblk);
 /* A CORRUPT finding on w's inode (capped per inode); the part it names

@@ -13,15 +13,6 @@
 #define BAD_BLOCKS_INO 1
 #define MAX_EXTENTS_PER_INODE (1U << 26)
 
-int add_finding(struct audit_ctx *a, const struct finding *f)
-{
-	if (findings_add(a->out, f)) {
-		a->failed = 1;
-		return fail(a->e, EXIT_OPERATIONAL, "out of memory");
-	}
-	return 0;
-}
-
 static int64_t group_of(ext2_filsys fs, uint64_t blk)
 {
 	return (int64_t)ext2fs_group_of_blk2(fs, blk);
