@@ -228,7 +228,7 @@ void crash_plan_free(struct crash_plan *p)
 }
 
 int crash_cursor_init(struct crash_cursor *c, struct writelog *wl, const struct wl_index *idx,
-		      int base_fd, uint64_t base_size, struct err *e)
+		      int base_fd, const void *base_map, uint64_t base_size, struct err *e)
 {
 	memset(c, 0, sizeof(*c));
 	c->wl = wl;
@@ -236,7 +236,8 @@ int crash_cursor_init(struct crash_cursor *c, struct writelog *wl, const struct 
 	c->applied = NO_ENTRY;
 	c->buf_len = APPLY_BUF;
 	c->buf = malloc(c->buf_len);
-	c->durable = overlay_new(base_fd, base_size, NULL);
+	c->durable = base_map ? overlay_new_mapped(base_map, base_size)
+			      : overlay_new(base_fd, base_size, NULL);
 	if (c->durable)
 		c->reordered = overlay_new(-1, 0, c->durable);
 	if (!c->buf || !c->durable || !c->reordered || verify_cache_init(&c->vcache)) {
@@ -262,8 +263,6 @@ int apply_entry(struct crash_cursor *c, struct overlay *ov, int fd, const struct
 
 	if (en->flags & WL_MARK || len == 0)
 		return 0;
-	if (ov == c->durable)
-		verify_cache_invalidate(&c->vcache, off, len);
 	if (en->flags & WL_DISCARD) {
 		/* Discarded sectors read back as zeros: deterministic. */
 		if (ov)
@@ -293,9 +292,6 @@ int crash_cursor_seek(struct crash_cursor *c, const struct crash_state *s, struc
 	if (c->applied != NO_ENTRY && (want == NO_ENTRY || want < c->applied)) {
 		overlay_reset(c->durable);
 		c->applied = NO_ENTRY;
-		verify_cache_free(&c->vcache);
-		if (verify_cache_init(&c->vcache))
-			return fail(e, EXIT_OPERATIONAL, "out of memory");
 	}
 	while (want != NO_ENTRY && (c->applied == NO_ENTRY || c->applied < want)) {
 		uint64_t next = c->applied == NO_ENTRY ? 0 : c->applied + 1;

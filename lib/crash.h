@@ -53,11 +53,13 @@ struct crash_cursor {
 	uint64_t applied;		/* NO_ENTRY: nothing applied yet */
 	uint8_t *buf;
 	size_t buf_len;
-	struct verify_cache vcache;	/* valid for the durable overlay */
+	struct verify_cache vcache;	/* checked by generation: valid for every state */
 };
 
+/* Over the base image: a read-only mapping of it when base_map is not
+ * NULL, else the file descriptor. */
 int crash_cursor_init(struct crash_cursor *c, struct writelog *wl, const struct wl_index *idx,
-		      int base_fd, uint64_t base_size, struct err *e);
+		      int base_fd, const void *base_map, uint64_t base_size, struct err *e);
 void crash_cursor_free(struct crash_cursor *c);
 /* Bring the stack to state s; *top is the overlay holding it. */
 int crash_cursor_seek(struct crash_cursor *c, const struct crash_state *s, struct overlay **top,

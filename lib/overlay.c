@@ -1,5 +1,7 @@
 /* overlay.c: chunks of OVERLAY_CHUNK bytes in a hash map keyed by chunk
- * number; a chunk is filled from below the first time it is written. */
+ * number; a chunk is filled from below the first time it is written.  Each
+ * chunk carries the generation of its last write, drawn from one counter
+ * for every overlay of the process, so a generation names one write. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,12 +14,17 @@
 
 struct overlay {
 	int fd;
+	const uint8_t *base;	/* a read-only mapping of the image, or NULL */
 	uint64_t size;
 	struct overlay *lower;
 	struct blockmap map;	/* chunk number -> slot */
 	uint8_t **slots;
+	uint64_t *gens;		/* per slot: generation of its last write */
 	size_t used, cap;	/* slots in use; slots allocated (reused after reset) */
 };
+
+/* Never 0: 0 is the generation of what no overlay ever wrote. */
+static uint64_t write_clock;
 
 struct overlay *overlay_new(int fd, uint64_t size, struct overlay *lower)
 {
@@ -35,6 +42,15 @@ struct overlay *overlay_new(int fd, uint64_t size, struct overlay *lower)
 	return ov;
 }
 
+struct overlay *overlay_new_mapped(const void *base, uint64_t size)
+{
+	struct overlay *ov = overlay_new(-1, size, NULL);
+
+	if (ov)
+		ov->base = base;
+	return ov;
+}
+
 void overlay_free(struct overlay *ov)
 {
 	if (!ov)
@@ -42,6 +58,7 @@ void overlay_free(struct overlay *ov)
 	for (size_t i = 0; i < ov->cap; i++)
 		free(ov->slots[i]);
 	free(ov->slots);
+	free(ov->gens);
 	blockmap_free(&ov->map);
 	free(ov);
 }
@@ -70,6 +87,13 @@ static int read_below(struct overlay *ov, uint64_t off, void *buf, size_t len)
 
 	if (ov->lower)
 		return overlay_read(ov->lower, off, buf, len);
+	if (ov->base) {
+		size_t in = off < ov->size ? (size_t)(ov->size - off < len ? ov->size - off : len) : 0;
+
+		memcpy(p, ov->base + off, in);
+		memset(p + in, 0, len - in);
+		return 0;
+	}
 	while (len) {
 		ssize_t n = off < ov->size ? pread(ov->fd, p, len, (off_t)off) : 0;
 
@@ -132,16 +156,23 @@ static uint8_t *chunk_for_write(struct overlay *ov, uint64_t chunk, int whole)
 	slot = blockmap_slot(&ov->map, chunk, &ins);
 	if (!slot)
 		return NULL;
-	if (!ins)
+	if (!ins) {
+		ov->gens[*slot] = ++write_clock;
 		return ov->slots[*slot];
+	}
 	if (ov->used == ov->cap) {
 		size_t cap = ov->cap ? ov->cap * 2 : 256;
 		uint8_t **s = realloc(ov->slots, cap * sizeof(*s));
+		uint64_t *g;
 
 		if (!s)
 			return NULL;
 		memset(s + ov->cap, 0, (cap - ov->cap) * sizeof(*s));
 		ov->slots = s;
+		g = realloc(ov->gens, cap * sizeof(*g));
+		if (!g)
+			return NULL;
+		ov->gens = g;
 		ov->cap = cap;
 	}
 	if (!ov->slots[ov->used] && !(ov->slots[ov->used] = malloc(OVERLAY_CHUNK)))
@@ -149,7 +180,27 @@ static uint8_t *chunk_for_write(struct overlay *ov, uint64_t chunk, int whole)
 	*slot = (uint32_t)ov->used;
 	if (!whole && read_below(ov, chunk * OVERLAY_CHUNK, ov->slots[ov->used], OVERLAY_CHUNK))
 		return NULL;
+	ov->gens[ov->used] = ++write_clock;
 	return ov->slots[ov->used++];
+}
+
+uint64_t overlay_generation(const struct overlay *ov, uint64_t off, uint64_t len)
+{
+	uint64_t gen = 0;
+
+	if (!len)
+		return 0;
+	for (uint64_t c = off / OVERLAY_CHUNK; c <= (off + len - 1) / OVERLAY_CHUNK; c++)
+		for (const struct overlay *o = ov; o; o = o->lower) {
+			uint32_t *slot = blockmap_find(&o->map, c);
+
+			if (slot) {
+				if (o->gens[*slot] > gen)
+					gen = o->gens[*slot];
+				break;
+			}
+		}
+	return gen;
 }
 
 int overlay_write(struct overlay *ov, uint64_t off, const void *buf, size_t len)

@@ -40,54 +40,22 @@ static const uint8_t *log_block(struct journal *j, struct log_window *w, uint32_
 	return w->buf;
 }
 
-int verify_cache_init(struct verify_cache *c)
-{
-	c->blocksize = 0;
-	return blockmap_init(&c->ok, 1024);
-}
-
-void verify_cache_free(struct verify_cache *c)
-{
-	blockmap_free(&c->ok);
-}
-
-void verify_cache_invalidate(struct verify_cache *c, uint64_t byte_off, uint64_t len)
-{
-	if (!c || !c->blocksize || !len)
-		return;
-	for (uint64_t b = byte_off / c->blocksize; b <= (byte_off + len - 1) / c->blocksize; b++) {
-		uint32_t *v = blockmap_find(&c->ok, b);
-
-		if (v)
-			*v = 0;
-	}
-}
-
 /* Tag checksum of one logged copy, through the cache when there is one. */
 static int copy_checksum_ok(struct journal *j, struct log_window *w, struct verify_cache *vc,
 			    const struct jtag *g, uint32_t tid, struct err *e)
 {
 	uint64_t dev = j->map ? j->map[g->log_block] : g->log_block;
 	const uint8_t *data;
-	uint32_t *v;
-	int ins;
 
-	if (vc && vc->blocksize == j->blocksize && !j->external) {
-		v = blockmap_find(&vc->ok, dev);
-		if (v && *v == tid + 1)
-			return 1;
-	}
+	if (vc && !j->external && verify_cache_known(vc, dev, j->blocksize, tid))
+		return 1;
 	data = log_block(j, w, g->log_block, e);
 	if (!data)
 		return -1;
 	if (!journal_tag_csum_ok(j, g->raw, tid, data))
 		return 0;
-	if (vc && !j->external) {
-		if (!vc->blocksize)
-			vc->blocksize = j->blocksize;
-		if (vc->blocksize == j->blocksize && (v = blockmap_slot(&vc->ok, dev, &ins)))
-			*v = tid + 1;
-	}
+	if (vc && !j->external)
+		verify_cache_note(vc, dev, j->blocksize, tid);
 	return 1;
 }
 

@@ -7,6 +7,7 @@
 
 #include "lib/blockmap.h"
 #include "lib/journal_scan.h"
+#include "lib/verify_cache.h"
 
 struct replay_sink {
 	/* buf holds one journal block, already un-escaped. */
@@ -14,18 +15,6 @@ struct replay_sink {
 			   struct err *e);
 	void *ctx;
 };
-
-/* Remembers which journal blocks (by device block) passed their tag
- * checksum for which tid, across replays of successive crash states of one
- * device.  Whoever changes the device must invalidate what it wrote. */
-struct verify_cache {
-	struct blockmap ok;	/* device block -> tid + 1; 0 = not verified */
-	unsigned blocksize;	/* set by the first replay that uses the cache */
-};
-
-int verify_cache_init(struct verify_cache *c);
-void verify_cache_free(struct verify_cache *c);
-void verify_cache_invalidate(struct verify_cache *c, uint64_t byte_off, uint64_t len);
 
 struct replay_opts {
 	int has_upto;
@@ -35,7 +24,7 @@ struct replay_opts {
 	 * (verification) and then home blocks written, out of total. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
-	struct verify_cache *vcache;	/* optional */
+	struct verify_cache *vcache;	/* optional: checksums already verified */
 };
 
 enum bad_reason { BAD_CHECKSUM, BAD_BEYOND_FS };

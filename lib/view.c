@@ -63,6 +63,8 @@ static int replay_into_overlay(struct view *v, const struct view_opts *opts, str
 		io_sink_init(&sink, v->fs->io);
 		ro.fs_blocks = ext2fs_blocks_count(v->fs->super);
 		ro.vcache = opts->vcache;
+		if (ro.vcache)	/* generations as this view sees the device */
+			verify_cache_bind(ro.vcache, v->ov);
 		if (replay_into(j, &v->log, &ro, &sink, &v->result, e) ||
 		    recovery_finish_fs_only(v->fs, &v->result, e)) {
 			journal_close(j);

@@ -43,7 +43,8 @@ struct state_finding {
 	uint64_t block, blocks;		/* physical range; blocks == 0 if none */
 	int has_logical;
 	uint64_t lblk, lblocks;
-	char detail[120];		/* cut to fit, the whole one is in ext4da-check -v */
+	char detail[112];		/* cut to fit; --save keeps ext4da-check's whole JSON */
+	char path[96];			/* the inode's pathname, "" if none */
 };
 
 struct state_result {
@@ -59,9 +60,9 @@ struct state_result {
 	 * (data written and lost, or fallocate's own). */
 	uint32_t unconverted_files;
 	uint64_t unconverted_blocks;
-	char note[600];			/* why, for UNREADABLE/DURABILITY */
-	char fsck_output[800];		/* the end of --fsck-cmd's output when it failed */
-	char check_output[800];		/* the same for --check-cmd */
+	char note[480];			/* why, for UNREADABLE/DURABILITY */
+	char fsck_output[640];		/* the end of --fsck-cmd's output when it failed */
+	char check_output[640];		/* the same for --check-cmd */
 	uint32_t nfindings;		/* in findings[], merged into ranges */
 	uint32_t findings_omitted;	/* failing findings beyond STATE_FINDINGS */
 	struct state_finding findings[STATE_FINDINGS];
@@ -78,11 +79,10 @@ _Static_assert(sizeof(struct state_result) <= 4096,
 
 /* run.c */
 int run_campaign(struct crash_cmd *cmd, struct err *e);
-int materialize_state(struct crash_cmd *cmd, uint64_t state, const char *file, int recovered,
-		      struct err *e);
-const char *fail_class_name(int c);
+int materialize_state(struct crash_cmd *cmd, uint64_t state, const char *file, struct err *e);
 
 /* report.c */
+const char *fail_class_name(int c);
 void state_json(FILE *out, const struct crash_cmd *cmd, const struct crash_plan *p,
 		const struct state_result *r);
 void print_summary(const struct crash_cmd *cmd, const struct crash_plan *p,

@@ -281,7 +281,7 @@ int main(int argc, char **argv)
 	build_plan_args(&cmd, points_arg);
 	interrupt_install(cmd.cli.tool, !cmd.cli.quiet);
 	if (cmd.has_materialize) {
-		code = materialize_state(&cmd, cmd.materialize, cmd.materialize_file, 0, &e);
+		code = materialize_state(&cmd, cmd.materialize, cmd.materialize_file, &e);
 		if (code == 0 && !cmd.cli.quiet)
 			printf("%s: crash state %llu written (before journal replay)\n",
 			       cmd.materialize_file, (unsigned long long)cmd.materialize);

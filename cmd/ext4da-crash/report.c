@@ -5,6 +5,14 @@
 
 #include "cmd/ext4da-crash/crash.h"
 
+const char *fail_class_name(int c)
+{
+	if (c < F_NCODES)
+		return finding_code_name((enum finding_code)c);
+	return c == FAIL_UNREADABLE ? "UNREADABLE" : c == FAIL_FSCK ? "FSCK" :
+	       c == FAIL_CHECK ? "CHECK" : "DURABILITY";
+}
+
 /* " inode I blocks A-B logical L-M", as ext4da-check prints locations. */
 static void finding_location(const struct state_finding *x, char *buf, size_t len)
 {
@@ -13,6 +21,8 @@ static void finding_location(const struct state_finding *x, char *buf, size_t le
 	buf[0] = 0;
 	if (x->ino)
 		n += (size_t)snprintf(buf + n, len - n, " inode %u", x->ino);
+	if (x->path[0] && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " (%s)", x->path);
 	if (x->blocks && n < len)
 		n += (size_t)snprintf(buf + n, len - n, " blocks %llu-%llu",
 				      (unsigned long long)x->block,
@@ -33,6 +43,7 @@ static json_object *findings_json(const struct state_result *r)
 		json_object_object_add(o, "code", json_object_new_string(
 					       finding_code_name((enum finding_code)x->code)));
 		json_object_object_add(o, "inode", x->ino ? json_object_new_int64(x->ino) : NULL);
+		json_object_object_add(o, "path", x->path[0] ? json_object_new_string(x->path) : NULL);
 		json_object_object_add(o, "block", x->blocks ? json_object_new_int64((int64_t)x->block) : NULL);
 		json_object_object_add(o, "blocks", json_object_new_int64((int64_t)x->blocks));
 		json_object_object_add(o, "logical_block",
@@ -192,7 +203,7 @@ void print_summary(const struct crash_cmd *cmd, const struct crash_plan *p,
 		   const struct state_result *res, size_t n, const struct campaign_summary *sum)
 {
 	size_t by_class[FAIL_NCLASSES] = { 0 }, failed = 0;
-	char a[128], why[300], loc[160];
+	char a[128], why[300], loc[300];
 
 	for (size_t i = 0; i < n; i++) {
 		failed += res[i].failed;

@@ -542,12 +542,16 @@ run_saved_cmd() {
 	cmp "$where/state-$n.img" "$dir/state-$n.img" || fail "state-$n.cmd rebuilds a different image"
 }
 
-@test "--save DIR: state-N.img and state-N.cmd for each failing state; the command rebuilds it" {
+@test "--save DIR: image, command, ext4da-check's JSON for each failing state; the command rebuilds it" {
 	local d m
 	d=$(scratch)
 	crash --base "$DEFER/base.img" --log "$DEFER/log.img" --data --save "$d/save"
 	[ "$status" -eq 4 ]
-	assert_equal "$(cd "$d/save" && ls | xargs)" "state-2.cmd state-2.img"
+	assert_equal "$(cd "$d/save" && ls -A | xargs)" "state-2.cmd state-2.ext4da-check.json state-2.img"
+	# ext4da-check's own JSON of the state: the stale file, by path.
+	jq -e '[.findings[] | select(.code == "STALE" and .path == "/d0/f3")] | length > 0' \
+		"$d/save/state-2.ext4da-check.json" >/dev/null ||
+		fail "no STALE finding in $(cat "$d/save/state-2.ext4da-check.json")"
 	# The saved image is crash state 2, before journal replay.
 	m="$d/m.img"
 	materialize "$DEFER/base.img" "$DEFER/log.img" 2 "$m"

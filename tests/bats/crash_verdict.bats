@@ -141,7 +141,7 @@ data scan off: no poison in 256 sampled sectors of the base image (--data forces
 	[ "$empty" -eq 1 ] || fail "$empty empty shards"
 }
 
-@test "a failing state names its findings, merged into ranges, in -v and in the JSON" {
+@test "a failing state names its findings, with paths, merged into ranges, in -v and in the JSON" {
 	local img
 	crash --base "$OTHER/base.img" --log "$OTHER/log.img" --json
 	[ "$status" -eq 4 ]
@@ -152,11 +152,12 @@ data scan off: no poison in 256 sampled sectors of the base image (--data forces
 		[.[] | select(.type == "state" and .verdict == "fail")][0]
 		| .findings_omitted == 0 and (.findings | length) == 1
 		and (.findings[0] | .code == "STALE" and .inode == $c[0].inode
+			and .path == $c[0].path and (.path | startswith("/"))
 			and .block == $c[0].block and .blocks == ($c | length)
 			and .logical_block == $c[0].logical_block and .logical_blocks == ($c | length)
 			and .detail == $c[0].detail)' <<<"$output" >/dev/null || fail "$output"
 	crash --base "$OTHER/base.img" --log "$OTHER/log.img" -v
-	assert_line --regexp '^    STALE inode [0-9]+ blocks [0-9]+-[0-9]+ logical 0-[0-9]+: never written: holds poison \(sector [0-9]+\) whose fill words differ from ext4da.s$'
+	assert_line --regexp '^    STALE inode [0-9]+ \(/[^)]+\) blocks [0-9]+-[0-9]+ logical 0-[0-9]+: never written: holds poison \(sector [0-9]+\) whose fill words differ from ext4da.s$'
 	# Passing states carry none.
 	jq -e -s '[.[] | select(.type == "state" and .verdict == "pass")] | all(.findings == [])' \
 		<<<"$(ext4da-crash --base "$OTHER/base.img" --log "$OTHER/log.img" --json 2>/dev/null)" >/dev/null

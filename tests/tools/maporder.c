@@ -219,7 +219,7 @@ int main(int argc, char **argv)
 	}
 	if (writelog_open(log, &wl, &e) || writelog_scan(wl, &idx, &e) ||
 	    crash_plan_build(&idx, &po, &plan, &e) ||
-	    crash_cursor_init(&cur, wl, &idx, fd, (uint64_t)st.st_size, &e)) {
+	    crash_cursor_init(&cur, wl, &idx, fd, NULL, (uint64_t)st.st_size, &e)) {
 		fprintf(stderr, "maporder: %s: %s\n", log, e.msg);
 		return e.exit_code ? e.exit_code : EXIT_OPERATIONAL;
 	}
