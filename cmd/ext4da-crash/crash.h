@@ -4,8 +4,10 @@
 
 #include <stdio.h>
 
+#include "lib/campaign.h"
 #include "lib/cli.h"
 #include "lib/crash.h"
+#include "lib/layout.h"
 #include "lib/datascan.h"
 
 /* Failure classes beyond the audit's finding codes. */
@@ -32,6 +34,9 @@ struct crash_cmd {
 	char *mark_names;		/* --points mark:NAME,...: the names, comma-separated */
 	const char *start_mark, *end_mark;	/* keep the states between these marks */
 	char *plan_args;		/* options that rebuild the same plan, shell-quoted */
+	int list;			/* --list */
+	int has_explain;
+	uint64_t explain;		/* --explain N */
 };
 
 /* A failing finding, small enough that a state's result crosses a pipe
@@ -77,11 +82,35 @@ struct campaign_summary {
 _Static_assert(sizeof(struct state_result) <= 4096,
 	       "a state's result must fit one atomic pipe write (PIPE_BUF)");
 
-/* run.c */
+/* run.c: the campaign and what this run does with it */
+struct run {
+	struct crash_cmd *cmd;
+	struct campaign c;
+};
+
+int open_run(struct run *rn, struct crash_cmd *cmd, struct err *e);
+/* Decide the data scan from the base, once. */
+void sample_base(struct run *rn);
+/* Evaluate state i at the cursor into r; with keep, the opened state is
+ * handed over (campaign_state_close it) instead of closed. */
+void evaluate_state(struct run *rn, struct crash_cursor *cur, size_t i, int data,
+		    struct state_result *r, struct campaign_state *keep);
 int run_campaign(struct crash_cmd *cmd, struct err *e);
 int materialize_state(struct crash_cmd *cmd, uint64_t state, const char *file, struct err *e);
 
+/* list.c: --list */
+int list_log(struct crash_cmd *cmd, struct err *e);
+int log_layout(struct campaign *c, struct fs_layout *l);
+void entry_hits(const struct campaign *c, const struct fs_layout *l, const struct wl_entry *en,
+		unsigned *kinds, char *buf, size_t len);
+const char *entry_mark_record(const struct campaign *c, uint64_t i);
+
+/* explain.c: --explain N */
+int explain_state(struct crash_cmd *cmd, uint64_t state, struct err *e);
+
 /* report.c */
+void describe_state(const struct crash_plan *p, size_t i, char *buf, size_t len);
+void print_finding(const char *indent, const struct finding *x);
 const char *fail_class_name(int c);
 void state_json(FILE *out, const struct crash_cmd *cmd, const struct crash_plan *p,
 		const struct state_result *r);

@@ -16,7 +16,7 @@ const char *argp_program_version = "ext4da-crash " PACKAGE_VERSION;
 enum {
 	OPT_BASE = 256, OPT_LOG, OPT_POINTS, OPT_REORDER, OPT_MAX_STATES, OPT_SEED, OPT_FAIL_ON,
 	OPT_FSCK_CMD, OPT_MATERIALIZE, OPT_SAVE, OPT_SHARD, OPT_DATA, OPT_NO_DATA,
-	OPT_ALLOW_EMPTY, OPT_START_MARK, OPT_END_MARK, OPT_CHECK_CMD
+	OPT_ALLOW_EMPTY, OPT_START_MARK, OPT_END_MARK, OPT_CHECK_CMD, OPT_LIST, OPT_EXPLAIN
 };
 
 static const struct argp_option options[] = {
@@ -37,6 +37,8 @@ static const struct argp_option options[] = {
 	{ "shard", OPT_SHARD, "K/N", 0, "Evaluate only the K-th of N slices of the states", 0 },
 	{ "data", OPT_DATA, 0, 0, "Scan file data for stale blocks (default: if the base carries poison)", 0 },
 	{ "no-data", OPT_NO_DATA, 0, 0, "Never scan file data", 0 },
+	{ "list", OPT_LIST, 0, 0, "Print the log one entry a line: index, sector, length, flags, mark, what a write hit", 0 },
+	{ "explain", OPT_EXPLAIN, "N", 0, "Print the whole story of crash state N: entries since the last flush, held or dropped, journal replay, findings, hooks", 0 },
 	{ "allow-empty", OPT_ALLOW_EMPTY, 0, 0, "Exit 0, not 4, when no state is checked (no marks, an empty shard)", 0 },
 	{ 0 }
 };
@@ -229,6 +231,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_DATA: cmd->data.forced = 1; break;
 	case OPT_NO_DATA: cmd->data.forced = 0; break;
 	case OPT_ALLOW_EMPTY: cmd->allow_empty = 1; break;
+	case OPT_LIST: cmd->list = 1; break;
+	case OPT_EXPLAIN:
+		if (parse_u64(arg, &cmd->explain))
+			argp_error(state, "--explain: '%s' is not a state number", arg);
+		cmd->has_explain = 1;
+		break;
 	case OPT_START_MARK: cmd->start_mark = arg; break;
 	case OPT_END_MARK: cmd->end_mark = arg; break;
 	case ARGP_KEY_ARG:
@@ -240,6 +248,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!cmd->base || !cmd->log)
 			argp_error(state, "--base and --log are required");
+		if (cmd->list + cmd->has_explain + cmd->has_materialize > 1)
+			argp_error(state, "--list, --explain and --materialize exclude each other");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -280,7 +290,11 @@ int main(int argc, char **argv)
 		cmd.plan.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	build_plan_args(&cmd, points_arg);
 	interrupt_install(cmd.cli.tool, !cmd.cli.quiet);
-	if (cmd.has_materialize) {
+	if (cmd.list) {
+		code = list_log(&cmd, &e);
+	} else if (cmd.has_explain) {
+		code = explain_state(&cmd, cmd.explain, &e);
+	} else if (cmd.has_materialize) {
 		code = materialize_state(&cmd, cmd.materialize, cmd.materialize_file, &e);
 		if (code == 0 && !cmd.cli.quiet)
 			printf("%s: crash state %llu written (before journal replay)\n",

@@ -13,6 +13,23 @@ const char *fail_class_name(int c)
 	       c == FAIL_CHECK ? "CHECK" : "DURABILITY";
 }
 
+/* One finding of an audit, as ext4da-check -v prints it. */
+void print_finding(const char *indent, const struct finding *x)
+{
+	printf("%s%s", indent, finding_code_name(x->code));
+	if (x->ino)
+		printf(" inode %u", x->ino);
+	if (x->path)
+		printf(" (%s)", x->path);
+	if (x->blocks)
+		printf(" blocks %llu-%llu", (unsigned long long)x->block,
+		       (unsigned long long)(x->block + x->blocks - 1));
+	if (x->has_logical && x->lblocks)
+		printf(" logical %llu-%llu", (unsigned long long)x->lblk,
+		       (unsigned long long)(x->lblk + x->lblocks - 1));
+	printf(": %s\n", x->detail);
+}
+
 /* " inode I blocks A-B logical L-M", as ext4da-check prints locations. */
 static void finding_location(const struct state_finding *x, char *buf, size_t len)
 {
@@ -107,7 +124,7 @@ static void print_indented(const char *prefix, const char *text)
 	}
 }
 
-static void describe_state(const struct crash_plan *p, size_t i, char *buf, size_t len)
+void describe_state(const struct crash_plan *p, size_t i, char *buf, size_t len)
 {
 	const struct crash_state *s = &p->states[i];
 

@@ -22,13 +22,7 @@
 #include "lib/interrupt.h"
 #include "lib/stamp.h"
 
-/* The campaign and what this run does with it. */
-struct run {
-	struct crash_cmd *cmd;
-	struct campaign c;
-};
-
-static int open_run(struct run *r, struct crash_cmd *cmd, struct err *e)
+int open_run(struct run *r, struct crash_cmd *cmd, struct err *e)
 {
 	struct campaign_opts o = { .base = cmd->base, .log = cmd->log, .plan = cmd->plan,
 				   .mark_names = cmd->mark_names,
@@ -162,7 +156,7 @@ static void run_hook(struct run *rn, struct view *v, struct hook *h, struct stat
 
 /* A recorded device was poisoned before mkfs, and most of its free space
  * still is: sample sectors across the base, once per campaign. */
-static void sample_base(struct run *rn)
+void sample_base(struct run *rn)
 {
 	uint8_t buf[SECTOR_SIZE];
 	uint64_t sectors = rn->c.base_size / SECTOR_SIZE;
@@ -363,8 +357,8 @@ static void save_state(struct run *rn, const struct campaign_state *st,
 		save_hook_output(rn, r->state, &hooks[k]);
 }
 
-static void evaluate(struct run *rn, struct crash_cursor *cur, size_t i, int data,
-		     struct state_result *r)
+void evaluate_state(struct run *rn, struct crash_cursor *cur, size_t i, int data,
+		    struct state_result *r, struct campaign_state *keep)
 {
 	const struct crash_state *s = &rn->c.plan.states[i];
 	struct campaign_state st;
@@ -402,7 +396,10 @@ static void evaluate(struct run *rn, struct crash_cursor *cur, size_t i, int dat
 	for (size_t k = 0; k < 2; k++)
 		if (hooks[k].out_fd >= 0)
 			close(hooks[k].out_fd);
-	campaign_state_close(&st);
+	if (keep)
+		*keep = st;
+	else
+		campaign_state_close(&st);
 }
 
 /* Evaluate states [from, to) in order; results go to out[] or to fd. */
@@ -418,7 +415,7 @@ static int evaluate_range(struct run *rn, size_t from, size_t to, struct state_r
 	for (size_t i = from; i < to; i++) {
 		struct state_result r;
 
-		evaluate(rn, &cur, i, data, &r);
+		evaluate_state(rn, &cur, i, data, &r, NULL);
 		if (fd >= 0) {
 			if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
 				break;
