@@ -263,6 +263,16 @@ int apply_entry(struct crash_cursor *c, struct overlay *ov, int fd, const struct
 
 	if (en->flags & WL_MARK || len == 0)
 		return 0;
+	if (ov && !(en->flags & WL_DISCARD) && en->payload_len >= len) {
+		/* Straight from the mapped log: no read, one copy. */
+		const uint8_t *data = writelog_payload(c->wl, en);
+
+		if (data)
+			return overlay_write(ov, off, data, (size_t)len)
+				       ? fail(e, EXIT_OPERATIONAL, "applying entry %llu failed",
+					      (unsigned long long)en->index)
+				       : 0;
+	}
 	if (en->flags & WL_DISCARD) {
 		/* Discarded sectors read back as zeros: deterministic. */
 		if (ov)

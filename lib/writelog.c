@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,8 @@ struct writelog {
 	int ended;	   /* writelog_next() has returned 0 */
 	int end_marked;	   /* entry nr_super - 1 is the kernel's end mark */
 	char end_reason[256];
+	const uint8_t *map; /* the whole log, read-only, once asked for */
+	int map_tried;
 };
 
 static uint64_t get_le64(const uint8_t *p)
@@ -198,6 +201,8 @@ void writelog_close(struct writelog *wl)
 {
 	if (!wl)
 		return;
+	if (wl->map)
+		munmap((void *)wl->map, (size_t)wl->size);
 	if (wl->fd >= 0)
 		close(wl->fd);
 	free(wl->hdr);
@@ -436,6 +441,21 @@ int writelog_read_data(struct writelog *wl, const struct wl_entry *ent, uint64_t
 			    (unsigned long long)ent->index, (unsigned long long)off, len,
 			    (unsigned long long)ent->payload_len);
 	return read_at(wl, buf, len, ent->data_offset + off, e);
+}
+
+const void *writelog_payload(struct writelog *wl, const struct wl_entry *ent)
+{
+	if (!wl->map_tried) {
+		void *m = wl->size && wl->size <= SIZE_MAX
+				  ? mmap(NULL, (size_t)wl->size, PROT_READ, MAP_SHARED, wl->fd, 0)
+				  : MAP_FAILED;
+
+		wl->map_tried = 1;
+		wl->map = m != MAP_FAILED ? m : NULL;
+	}
+	if (!wl->map || ent->data_offset > wl->size || ent->payload_len > wl->size - ent->data_offset)
+		return NULL;
+	return wl->map + ent->data_offset;
 }
 
 /* ---- index ----------------------------------------------------------- */

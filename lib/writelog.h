@@ -80,6 +80,11 @@ void writelog_rewind(struct writelog *wl);
 int writelog_read_data(struct writelog *wl, const struct wl_entry *ent, uint64_t off,
 		       void *buf, size_t len, struct err *e);
 
+/* ENT's whole payload in a read-only mapping of the log (made at the
+ * first call, shared by processes forked later), or NULL when the log
+ * cannot be mapped; then use writelog_read_data(). */
+const void *writelog_payload(struct writelog *wl, const struct wl_entry *ent);
+
 /* One pass over the whole log (from entry 0) into OUT, to be freed with
  * wl_index_free().  On failure OUT is left empty. */
 int writelog_scan(struct writelog *wl, struct wl_index *out, struct err *e);

@@ -232,6 +232,13 @@ static void test_campaign(void)
 	CHECK(c.base_map != NULL);			/* the base is read once, mapped */
 	CHECK(c.plan.n == 2 && c.plan.states[0].entry == 1 && c.plan.states[1].entry == 4);
 	CHECK(campaign_is_mark(&c, 2, "one") && !campaign_is_mark(&c, 2, "two"));
+	{
+		/* Payloads come straight from the mapped log; marks have none. */
+		const uint8_t *p = writelog_payload(c.wl, &c.idx.entries[3]);
+
+		CHECK(p && p[0] == 0xa3 && p[8 * SS - 1] == 0xa3);
+		CHECK(writelog_payload(c.wl, &c.idx.entries[2]) != NULL || c.idx.entries[2].payload_len == 0);
+	}
 	CHECK(campaign_cursor(&c, &cur, &e) == 0);
 	CHECK(campaign_seek(&c, &cur, 0, &top, &e) == 0);
 	CHECK(byte_at(top, DATA_SECTOR) == 0xa1 && byte_at(top, DATA_SECTOR + 8) == 0xa2);
