@@ -92,9 +92,11 @@ int open_run(struct run *rn, struct crash_cmd *cmd, struct err *e);
 /* Decide the data scan from the base, once. */
 void sample_base(struct run *rn);
 /* Evaluate state i at the cursor into r; with keep, the opened state is
- * handed over (campaign_state_close it) instead of closed. */
+ * handed over (campaign_state_close it) instead of closed, and with
+ * hook_out the descriptors holding all --fsck-cmd and --check-cmd printed
+ * (-1 if it did not run; the caller closes them). */
 void evaluate_state(struct run *rn, struct crash_cursor *cur, size_t i, int data,
-		    struct state_result *r, struct campaign_state *keep);
+		    struct state_result *r, struct campaign_state *keep, int *hook_out);
 int run_campaign(struct crash_cmd *cmd, struct err *e);
 int materialize_state(struct crash_cmd *cmd, uint64_t state, const char *file, struct err *e);
 

@@ -4,6 +4,7 @@
  * findings in full, the durability claims, the hooks' output, and the
  * verdict, in the same plan (and with the same options) as the campaign. */
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/ext4da-crash/crash.h"
 #include "lib/datascan.h"
@@ -142,6 +143,32 @@ static void print_findings(const struct findings *f)
 		print_finding("  ", &m);
 }
 
+/* A hook's exit status and all it printed, indented. */
+static void print_hook(const char *name, int status, int fd)
+{
+	char buf[4096];
+	off_t at = 0;
+	ssize_t n;
+	int bol = 1;
+
+	if (status >= 0)
+		printf("%s exit %d%s\n", name, status, fd >= 0 ? ", it printed:" : "");
+	if (fd < 0)
+		return;
+	while ((n = pread(fd, buf, sizeof(buf), at)) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (bol)
+				fputs("  | ", stdout);
+			putchar(buf[i]);
+			bol = buf[i] == '\n';
+		}
+		at += n;
+	}
+	if (!bol)
+		putchar('\n');
+	close(fd);
+}
+
 int explain_state(struct crash_cmd *cmd, uint64_t state, struct err *e)
 {
 	struct run rn;
@@ -149,6 +176,7 @@ int explain_state(struct crash_cmd *cmd, uint64_t state, struct err *e)
 	struct campaign_state st;
 	struct state_result r;
 	char what[160], why[300];
+	int hook_out[2] = { -1, -1 };
 
 	if (open_run(&rn, cmd, e)) {
 		campaign_close(&rn.c);
@@ -165,7 +193,7 @@ int explain_state(struct crash_cmd *cmd, uint64_t state, struct err *e)
 		return -1;
 	}
 	sample_base(&rn);
-	evaluate_state(&rn, &cur, (size_t)state, datascan_on(&cmd->data), &r, &st);
+	evaluate_state(&rn, &cur, (size_t)state, datascan_on(&cmd->data), &r, &st, hook_out);
 	describe_state(&rn.c.plan, (size_t)state, what, sizeof(what));
 	printf("%s: %s\n", cmd->log, what);
 	if (st.s->entry == NO_ENTRY)
@@ -183,14 +211,8 @@ int explain_state(struct crash_cmd *cmd, uint64_t state, struct err *e)
 	print_findings(&st.findings);
 	if (st.durability_broken || st.unreadable)
 		printf("%s: %s\n", st.unreadable ? "unreadable" : "durability", st.note);
-	if (r.fsck_exit >= 0)
-		printf("fsck exit %d%s\n", r.fsck_exit, r.fsck_output[0] ? ", its output ends:" : "");
-	if (r.fsck_output[0])
-		printf("%s", r.fsck_output);
-	if (r.check_exit >= 0)
-		printf("check exit %d%s\n", r.check_exit, r.check_output[0] ? ", its output ends:" : "");
-	if (r.check_output[0])
-		printf("%s", r.check_output);
+	print_hook("fsck", r.fsck_exit, hook_out[0]);
+	print_hook("check", r.check_exit, hook_out[1]);
 	printf("verdict: %s", r.failed ? "fail (" : "pass\n");
 	for (int c = 0, first = 1; r.failed && c < FAIL_NCLASSES; c++)
 		if (r.classes & (1U << c)) {

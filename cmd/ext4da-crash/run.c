@@ -358,7 +358,7 @@ static void save_state(struct run *rn, const struct campaign_state *st,
 }
 
 void evaluate_state(struct run *rn, struct crash_cursor *cur, size_t i, int data,
-		    struct state_result *r, struct campaign_state *keep)
+		    struct state_result *r, struct campaign_state *keep, int *hook_out)
 {
 	const struct crash_state *s = &rn->c.plan.states[i];
 	struct campaign_state st;
@@ -394,7 +394,9 @@ void evaluate_state(struct run *rn, struct crash_cursor *cur, size_t i, int data
 			save_state(rn, &st, r, hooks, 2);
 	}
 	for (size_t k = 0; k < 2; k++)
-		if (hooks[k].out_fd >= 0)
+		if (hook_out)
+			hook_out[k] = hooks[k].out_fd;
+		else if (hooks[k].out_fd >= 0)
 			close(hooks[k].out_fd);
 	if (keep)
 		*keep = st;
@@ -415,7 +417,7 @@ static int evaluate_range(struct run *rn, size_t from, size_t to, struct state_r
 	for (size_t i = from; i < to; i++) {
 		struct state_result r;
 
-		evaluate_state(rn, &cur, i, data, &r, NULL);
+		evaluate_state(rn, &cur, i, data, &r, NULL, NULL);
 		if (fd >= 0) {
 			if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
 				break;

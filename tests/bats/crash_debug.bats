@@ -62,7 +62,9 @@ crash() {
 	assert_line --regexp '^journal: needed recovery; replayed [0-9]+ transaction'
 	assert_line --regexp '^  tid [0-9]+ +replayed '
 	assert_line --regexp '^  STALE inode [0-9]+ \(/d0/f3\) blocks [0-9]+-[0-9]+ logical 0-[0-9]+: never written'
-	assert_line --regexp '^fsck exit [0-9]+'
+	# The hook's exit status and everything it printed.
+	assert_line --regexp '^fsck exit [0-9]+, it printed:$'
+	assert_line --regexp '^  \| Pass 5: Checking group summary information$'
 	assert_line 'verdict: fail (STALE)'
 	# A passing state, and one past the plan.
 	crash --explain 0 --base "$DEFER/base.img" --log "$DEFER/log.img"
