@@ -8,7 +8,7 @@
 # (the on-disk tree has none of it) and a writer could allocate the range
 # again.  FILES files of 64 KiB are written without fsync, then a sync
 # starts writing them all back (tests/crash/risk throttles the disk to
-# 0.5 MB/s, so most ranges stay deferred for seconds); while it runs, the
+# 1 MB/s, so most ranges stay deferred for seconds); while it runs, the
 # files are checked in turn, over and over, with ext4da-stamp mapped
 # (SEEK_DATA/SEEK_HOLE and FIEMAP must report all of each file as data),
 # every fourth one after clearing its extent status cache, and 2 is
