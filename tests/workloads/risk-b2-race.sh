@@ -9,11 +9,15 @@
 # be mapped later as well (a duplicate or leaked block in e2fsck and the
 # audit, or the data of one write lost).
 # Each round writes a 128 KiB file (32 pages) without fsync, starts its
-# writeback (sync_file_range, which does not wait) and at once, by round:
-#   0  fallocate(mode 0) over the whole file (busybox fallocate);
+# writeback in the background (sync_file_range; tests/crash/risk throttles
+# the disk to 1 MB/s, so the IO is in flight for a while) and 50 ms later,
+# by round:
+#   0  fallocate(mode 0) over the whole file (busybox fallocate; it does
+#      not wait for writeback);
 #   1  an O_DIRECT overwrite of pages 8-15;
-#   2  a buffered overwrite of pages 4-19, writeback started again, then
-#      fallocate(KEEP_SIZE) over the whole file;
+#   2  a buffered overwrite of pages 4-19 (pages under writeback dirtied
+#      again), fallocate(KEEP_SIZE) over the whole file, then writeback of
+#      the file again;
 #   3  all three at once: O_DIRECT pages 0-7, buffered pages 16-23,
 #      fallocate(KEEP_SIZE) of pages 0-31, with a sync running.
 # Writeback is eager (dirty_expire 1 s, flusher every 0.5 s).  Then the
@@ -66,18 +70,25 @@ i=1
 while [ "$i" -le "$rounds" ]; do
 	f=rb/f$i
 	ext4da-stamp -q --gen "$i" create "$f" 128K
-	ext4da-stamp -q --sync-range overwrite "$f" 0 0
+	# Writeback in the background (sync_file_range waits for it there);
+	# 50 ms later it has reserved the range, and on the throttled disk
+	# its IO is still in flight: the range is deferred.
+	ext4da-stamp -q --sync-range overwrite "$f" 0 0 &
+	wb=$!
+	usleep 50000
 	case $((i % 4)) in
 	0) fallocate -o 0 -l 131072 "$f" ;;
 	1) ext4da-stamp -q --direct --gen $((i + 1000)) overwrite "$f" 32K 32K ;;
-	2) ext4da-stamp -q --gen $((i + 1000)) --sync-range overwrite "$f" 16K 64K
-	   ext4da-stamp -q --fallocate keep-size overwrite "$f" 0 128K ;;
+	2) ext4da-stamp -q --gen $((i + 1000)) overwrite "$f" 16K 64K
+	   ext4da-stamp -q --fallocate keep-size overwrite "$f" 0 128K
+	   ext4da-stamp -q --sync-range overwrite "$f" 0 0 ;;
 	3) sync &
 	   ext4da-stamp -q --direct --gen $((i + 1000)) overwrite "$f" 0 32K &
 	   ext4da-stamp -q --gen $((i + 2000)) --sync-range overwrite "$f" 64K 32K &
 	   ext4da-stamp -q --fallocate keep-size overwrite "$f" 0 128K &
 	   wait ;;
 	esac
+	wait "$wb" || true
 	check "$f" "$i"
 	bytes=$((bytes + 131072))
 	i=$((i + 1))
