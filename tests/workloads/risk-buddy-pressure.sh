@@ -11,12 +11,13 @@
 # third file two files later (frees land in the same groups), with eager
 # writeback (dirty_expire 1 s, flusher every 0.5 s) and a sync loop; at
 # the same time a dropper writes 3 to drop_caches every 0.2 s and a memory
-# hog fills the guest's RAM-backed /tmp to within 96 MiB of what is
-# available, frees it and starts again, so reclaim and drop_caches keep
-# evicting the buddy cache while reservations are in flight.  A block
-# handed out twice shows as one file's data inside another: every kept
-# file must read back as its own stamps with no zero sector after a final
-# sync and drop_caches, and e2fsck of every crash state finds duplicates.
+# hog fills a tmpfs of its own (no swap: its pages cannot be reclaimed) to
+# within 128 MiB of what is available, frees it and starts again, so
+# reclaim and drop_caches keep evicting the buddy cache while reservations
+# are in flight.  A block handed out twice shows as one file's data inside
+# another: every kept file must read back as its own stamps with no zero
+# sector after a final sync and drop_caches, and e2fsck of every crash
+# state finds duplicates.
 # Prints EXT4DA-DATA-BYTES.
 set -e
 files=${1:-60}
@@ -26,7 +27,7 @@ if [ -w /proc/sys/vm/dirty_expire_centisecs ]; then
 	echo 50 >/proc/sys/vm/dirty_writeback_centisecs
 fi
 avail_mb=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
-hog_mb=$((avail_mb - 96))
+hog_mb=$((avail_mb - 128))
 [ "$hog_mb" -gt 0 ] || hog_mb=0
 echo "risk-buddy-pressure: ${avail_mb} MiB available, hog ${hog_mb} MiB"
 
@@ -53,10 +54,14 @@ mkdir -p bp
 dropper=$!
 ( while [ ! -e /tmp/bp-done ]; do sync; usleep 300000; done ) &
 syncer=$!
+# The hog's own tmpfs: no swap, so its pages cannot be reclaimed, and
+# filling it leaves the guest's /tmp (the writers' lists) alone.
+mkdir -p /tmp/bp-hog
+[ "$hog_mb" = 0 ] || mount -t tmpfs -o size="${hog_mb}m" bp-hog /tmp/bp-hog
 ( n=0
   while [ ! -e /tmp/bp-done ] && [ "$hog_mb" -gt 0 ]; do
-	dd if=/dev/zero of=/tmp/bp-hog bs=1M count="$hog_mb" 2>/dev/null || true
-	rm -f /tmp/bp-hog
+	dd if=/dev/zero of=/tmp/bp-hog/fill bs=1M count="$hog_mb" 2>/dev/null || true
+	rm -f /tmp/bp-hog/fill
 	n=$((n + 1))
   done
   echo "$n" >/tmp/bp-hog-rounds ) &
@@ -70,6 +75,7 @@ done
 for p in $pids; do wait "$p" || { touch /tmp/bp-done; echo "EXT4DA-RISK-FAIL buddy-pressure: a writer failed"; exit 1; }; done
 touch /tmp/bp-done
 wait "$dropper" "$syncer" "$hog"
+[ "$hog_mb" = 0 ] || umount /tmp/bp-hog
 echo "risk-buddy-pressure: the hog filled memory $(cat /tmp/bp-hog-rounds 2>/dev/null || echo 0) times"
 sync
 echo 3 >/proc/sys/vm/drop_caches
