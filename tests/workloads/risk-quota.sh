@@ -7,25 +7,28 @@
 # filesystem made with -O quota and mounted with usrquota,grpquota
 # (tests/crash/risk does both); root ignores hard limits (CAP_SYS_RESOURCE),
 # so the writers run as uids 1000 and 1001 in group 1000 (ext4da-stamp --as
-# drops root).  Each user may use LIMIT_KB KiB (default 6144), the group
-# 1.5 times that, so the group limit stops the second writer first.  Both
-# write files of 16-64 KiB without fsync until two writes have failed with
-# EDQUOT (at most FILES each) while a sync loop keeps writeback and map
-# transactions going.  Then, after sync and drop_caches: no write() that
-# succeeded lost data (its file reads back as its own stamps, no zeros),
-# the other files hold zeros or their own stamps, no usage is above its
-# limit, and each user's usage is what its files hold (du); e2fsck of every
-# crash state checks the quota files against the inodes.  Finally each user
-# removes half its files and writes one more, fsynced: the quota comes back.
+# drops root).  uid 1000 may use LIMIT_KB KiB (default 6144), uid 1001
+# half that, group 1000 1.25 times LIMIT_KB: uid 1001 runs into its user
+# limit, then uid 1000 into the group's.  Both write files of 16-64 KiB
+# without fsync until two writes have failed with EDQUOT (at most FILES
+# each) while a sync loop keeps writeback and map transactions going.
+# Then, after sync and drop_caches: no write() that succeeded lost data
+# (its file reads back as its own stamps, no zeros), the other files hold
+# zeros or their own stamps, no usage is above its limit, the limits were
+# reached (within 128 KiB), and each user's usage is what its files hold
+# (du); e2fsck of every crash state checks the quota files against the
+# inodes.  Finally each user removes half its files and writes one more,
+# fsynced: the quota comes back.
 # Prints EXT4DA-DATA-BYTES.
 set -e
 files=${1:-200}
 limit_kb=${2:-6144}
-group_kb=$((limit_kb * 3 / 2))
+half_kb=$((limit_kb / 2))
+group_kb=$((limit_kb * 5 / 4))
 mkdir -p rq
 chmod 0777 rq
 ext4da-stamp quota . user 1000 "${limit_kb}K"
-ext4da-stamp quota . user 1001 "${limit_kb}K"
+ext4da-stamp quota . user 1001 "${half_kb}K"
 ext4da-stamp quota . group 1000 "${group_kb}K"
 
 fail() {
@@ -84,13 +87,18 @@ usage() {	# usage user|group ID: bytes in use
 for u in 1000 1001; do
 	used=$(usage user $u)
 	held=$(du -k rq/$u-* | awk '{ s += $1 } END { print s * 1024 }')
-	echo "risk-quota: uid $u uses $used bytes, its files hold $held"
-	[ "$used" -le $((limit_kb * 1024)) ] || fail "uid $u uses $used bytes, above its limit"
+	lim=$limit_kb
+	[ "$u" = 1000 ] || lim=$half_kb
+	echo "risk-quota: uid $u uses $used bytes of its $((lim * 1024)), its files hold $held"
+	[ "$used" -le $((lim * 1024)) ] || fail "uid $u uses $used bytes, above its limit"
 	[ "$used" = "$held" ] || fail "uid $u: quota says $used bytes, its files hold $held"
 done
+[ "$(usage user 1001)" -ge $(((half_kb - 128) * 1024)) ] ||
+	fail "uid 1001 stopped at $(usage user 1001) bytes, short of its limit"
 gused=$(usage group 1000)
-echo "risk-quota: gid 1000 uses $gused bytes"
+echo "risk-quota: gid 1000 uses $gused bytes of its $((group_kb * 1024))"
 [ "$gused" -le $((group_kb * 1024)) ] || fail "gid 1000 uses $gused bytes, above its limit"
+[ "$gused" -ge $(((group_kb - 128) * 1024)) ] || fail "gid 1000 stopped at $gused bytes, short of its limit"
 
 for u in 1000 1001; do
 	n=0
@@ -103,4 +111,4 @@ for u in 1000 1001; do
 		fail "uid $u cannot write after freeing half its files"
 	ext4da-mark -q "rq-$u-after" --durable "rq/$u-after"
 done
-echo "EXT4DA-DATA-BYTES $(((limit_kb * 2 + 128) * 1024))"
+echo "EXT4DA-DATA-BYTES $(((group_kb + 128) * 1024))"
