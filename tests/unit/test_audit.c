@@ -3,8 +3,9 @@
  * device) and then edited with libext2fs: a clean image has no ownership
  * findings; a block marked in the bitmap that nothing owns is LEAKED; a
  * file's block free in the bitmap is UNMARKED and names the file; a block
- * two files map is MULTIPLY_OWNED and names both; a file block inside the
- * inode table is MULTIPLY_OWNED with filesystem metadata. */
+ * two files map is MULTIPLY_OWNED and names both, or the one file twice;
+ * adjacent leaked blocks are one finding; a file block inside the inode
+ * table is MULTIPLY_OWNED with filesystem metadata. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -210,6 +211,53 @@ static void test_multiply_owned(void)
 	findings_free(&f);
 }
 
+static void test_claimed_twice_by_one_file(void)
+{
+	ext2_filsys fs = open_copy();
+	ext2_ino_t a = ino_of(fs, "a");
+	blk64_t shared = pblk_of(fs, a, 0), old = pblk_of(fs, a, 2);
+	struct findings f;
+	struct audit_stats st;
+	const struct finding *x;
+
+	/* a's block 2 now points at its own block 0. */
+	CHECK(ext2fs_bmap2(fs, a, NULL, NULL, BMAP_SET, 2, NULL, &shared) == 0);
+	close_fs(fs);
+	CHECK(audit_img(&f, &st) == 0);
+	CHECK(f.count[F_MULTIPLY_OWNED] == 1);
+	x = first(&f, F_MULTIPLY_OWNED);
+	CHECK(x && x->block == shared && x->ino == a && x->other_ino == a);
+	CHECK(x && strstr(x->detail, "claimed twice by inode") != NULL);
+	CHECK(st.multiply_owned_blocks == 1);
+	CHECK(f.count[F_LEAKED] == 1);
+	x = first(&f, F_LEAKED);
+	CHECK(x && x->block == old);
+	findings_free(&f);
+}
+
+/* Three bitmap bits nothing owns, side by side: one finding of three
+ * blocks, not three. */
+static void test_leaked_run(void)
+{
+	ext2_filsys fs = open_copy();
+	blk64_t blk = 0;
+	struct findings f;
+	struct audit_stats st;
+	const struct finding *x;
+
+	CHECK(ext2fs_new_block2(fs, ext2fs_blocks_count(fs->super) / 2, NULL, &blk) == 0);
+	for (int i = 0; i < 3; i++)
+		CHECK(!ext2fs_test_block_bitmap2(fs->block_map, blk + i));
+	ext2fs_mark_block_bitmap_range2(fs->block_map, blk, 3);
+	close_fs(fs);
+	CHECK(audit_img(&f, &st) == 0);
+	CHECK(f.count[F_LEAKED] == 1);
+	x = first(&f, F_LEAKED);
+	CHECK(x && x->block == blk && x->blocks == 3);
+	CHECK(st.leaked_blocks == 3);
+	findings_free(&f);
+}
+
 static void test_metadata_owned(void)
 {
 	ext2_filsys fs = open_copy();
@@ -247,6 +295,8 @@ int main(void)
 	test_leaked();
 	test_unmarked();
 	test_multiply_owned();
+	test_claimed_twice_by_one_file();
+	test_leaked_run();
 	test_metadata_owned();
 	rc = CHECK_SUMMARY();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
