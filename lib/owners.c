@@ -163,9 +163,12 @@ void own_range(struct audit_ctx *a, uint32_t ino, uint64_t blk, uint64_t n, uint
 		return;
 	}
 	for (uint64_t i = 0; i < n; i++) {
-		if (ext2fs_fast_test_block_bitmap2(a->owned, blk + i) && !may_share(a, ino, blk + i))
+		if (ext2fs_fast_test_block_bitmap2(a->owned, blk + i) && !may_share(a, ino, blk + i)) {
+			/* distinct blocks claimed twice or more */
+			if (!ext2fs_fast_test_block_bitmap2(a->dup, blk + i))
+				a->st->multiply_owned_blocks++;
 			ext2fs_fast_mark_block_bitmap2(a->dup, blk + i);
-		else
+		} else
 			ext2fs_fast_mark_block_bitmap2(a->owned, blk + i);
 		a->st->owned_blocks++;
 	}

@@ -15,7 +15,8 @@
 
 const char *argp_program_version = "ext4da-stamp " PACKAGE_VERSION;
 
-enum { OPT_FSYNC = 256, OPT_FDATASYNC, OPT_SYNC_RANGE, OPT_DIRECT, OPT_MMAP, OPT_FALLOCATE };
+enum { OPT_FSYNC = 256, OPT_FDATASYNC, OPT_SYNC_RANGE, OPT_DIRECT, OPT_MMAP, OPT_FALLOCATE, OPT_CLEAR_ES,
+       OPT_AS };
 
 static const struct argp_option options[] = {
 	{ "fsync", OPT_FSYNC, 0, 0, "Call fsync on the file after writing (and, for "
@@ -29,6 +30,10 @@ static const struct argp_option options[] = {
 				  "msync(MS_SYNC); the range must lie inside the file", 0 },
 	{ "fallocate", OPT_FALLOCATE, "MODE", 0, "overwrite: instead of stamps, fallocate the "
 						 "range: keep-size, punch or zero", 0 },
+	{ "clear-es", OPT_CLEAR_ES, 0, 0, "mapped: drop the inode's extent status cache first "
+					  "(EXT4_IOC_CLEAR_ES_CACHE)", 0 },
+	{ "as", OPT_AS, "UID:GID", 0, "Run the operation as this user and group, without root's "
+				      "capabilities (so that quota limits apply)", 0 },
 	{ "gen", 'g', "N", 0, "Write generation N in the stamps (default: from --seed, "
 			      "else the clock)", 0 },
 	{ "seed", 's', "N", 0, "Derive the write generation from N, for repeatable runs", 0 },
@@ -52,6 +57,8 @@ static const struct op_spec op_specs[] = {
 	{ "poison", OP_POISON, 1, 3 },
 	{ "checkpoint", OP_CHECKPOINT, 1, 1 },
 	{ "journal-data", OP_JOURNAL_DATA, 2, 2 },
+	{ "mapped", OP_MAPPED, 1, 1 },
+	{ "quota", OP_QUOTA, 3, 4 },
 };
 
 #define NSPECS (sizeof(op_specs) / sizeof(op_specs[0]))
@@ -60,8 +67,9 @@ static const struct op_spec op_specs[] = {
 struct parse_state {
 	struct stamp_cmd *cmd;
 	const struct op_spec *spec;
-	int has_gen, has_seed;
+	int has_gen, has_seed, has_as;
 	uint64_t gen, seed;
+	uint32_t uid, gid;	/* --as */
 };
 
 static const struct op_spec *find_op(const char *name)
@@ -146,6 +154,15 @@ static void check_operands(struct argp_state *state, struct parse_state *ps)
 		if (parse_on_off(o[1], &cmd->on))
 			argp_error(state, "journal-data: '%s' is not on or off", o[1]);
 		break;
+	case OP_QUOTA:
+		if (parse_quota_type(o[1], &cmd->quota_type))
+			argp_error(state, "quota: '%s' is not user or group", o[1]);
+		if (parse_u64(o[2], &cmd->quota_id) || cmd->quota_id >= UINT32_MAX)
+			argp_error(state, "quota: ID '%s' is not a user or group number", o[2]);
+		cmd->has_limit = cmd->noperands == 4;
+		if (cmd->has_limit && (parse_size(o[3], INT64_MAX, &cmd->limit) || cmd->limit % 1024))
+			argp_error(state, "quota: LIMIT '%s' is not a byte count in whole KiB", o[3]);
+		break;
 	case OP_RENAME_OVER:
 		cmd->dst = o[1];
 		cmd->has_size = cmd->noperands == 3;
@@ -184,7 +201,10 @@ static void check_options(struct argp_state *state, struct parse_state *ps)
 		argp_error(state, "verify writes nothing: drop --fsync, --fdatasync, --gen and --seed");
 	if (ps->cmd->op == OP_POISON && (ps->has_gen || ps->has_seed))
 		argp_error(state, "poison has no write generation: drop --gen and --seed");
-	if ((ps->cmd->op == OP_CHECKPOINT || ps->cmd->op == OP_JOURNAL_DATA) &&
+	if (ps->cmd->clear_es && ps->cmd->op != OP_MAPPED)
+		argp_error(state, "--clear-es applies to mapped only");
+	if ((ps->cmd->op == OP_CHECKPOINT || ps->cmd->op == OP_JOURNAL_DATA ||
+	     ps->cmd->op == OP_MAPPED || ps->cmd->op == OP_QUOTA) &&
 	    (ps->cmd->sync != SYNC_NONE || ps->has_gen || ps->has_seed))
 		argp_error(state, "%s writes no data: drop --fsync, --fdatasync, --sync-range, "
 			   "--gen and --seed", ps->spec->name);
@@ -208,6 +228,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		set_via(state, ps->cmd, v);
 		break;
 	}
+	case OPT_CLEAR_ES: ps->cmd->clear_es = 1; break;
+	case OPT_AS:
+		if (parse_uid_gid(arg, &ps->uid, &ps->gid))
+			argp_error(state, "--as: '%s' is not UID:GID", arg);
+		ps->has_as = 1;
+		break;
 	case 'q': ps->cmd->cli.quiet = 1; break;
 	case 'g':
 		if (parse_u64(arg, &ps->gen))
@@ -240,7 +266,9 @@ static const struct argp argp = {
 	"verify PATH\n"
 	"poison PATH [OFFSET LEN]\n"
 	"checkpoint PATH\n"
-	"journal-data PATH on|off",
+	"journal-data PATH on|off\n"
+	"mapped PATH\n"
+	"quota PATH user|group ID [LIMIT]",
 	"Write files with stamped data, check a stamped file, or poison a device.\v"
 	"Every 512-byte sector written carries the file's inode number, i_generation, "
 	"its offset in the file and the write generation, with a crc32c, so that "
@@ -251,7 +279,10 @@ static const struct argp argp = {
 	"error, 16 usage error. overwrite with LEN 0 writes nothing and only syncs as "
 	"asked. checkpoint empties the journal of the filesystem that holds PATH "
 	"(EXT4_IOC_CHECKPOINT); journal-data sets or clears the inode's data "
-	"journalling flag (chattr +j).",
+	"journalling flag (chattr +j). mapped checks that SEEK_DATA/SEEK_HOLE and "
+	"FIEMAP report every byte of the file as data (exit 4 if not). quota sets the "
+	"block limit (hard and soft) of a user or group on the filesystem that holds "
+	"PATH to LIMIT bytes, if given, and prints its usage and limit.",
 	NULL, NULL, NULL
 };
 
@@ -282,6 +313,8 @@ static int run(const struct stamp_cmd *cmd, const char **input, struct err *e)
 	case OP_POISON: return op_poison(cmd, input, e);
 	case OP_CHECKPOINT: return op_checkpoint(cmd, input, e);
 	case OP_JOURNAL_DATA: return op_journal_data(cmd, input, e);
+	case OP_MAPPED: return op_mapped(cmd, input, e);
+	case OP_QUOTA: return op_quota(cmd, input, e);
 	case OP_NONE: break;
 	}
 	return guest_fail(e, EXIT_USAGE, "no operation");
@@ -299,6 +332,8 @@ int main(int argc, char **argv)
 	argv[0] = (char *)cmd.cli.tool;	/* getopt names argv[0] in its messages */
 	argp_parse(&argp, argc, argv, 0, NULL, &ps);
 	cmd.write_gen = choose_write_gen(&ps);
+	if (ps.has_as && drop_to_user(ps.uid, ps.gid, &e) != 0)
+		return cli_fail(&cmd.cli, NULL, &e);
 	code = run(&cmd, &input, &e);
 	if (code < 0)
 		return cli_fail(&cmd.cli, input, &e);

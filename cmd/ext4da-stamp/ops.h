@@ -8,7 +8,7 @@
 #include "cmd/ext4da-stamp/guest.h"
 
 enum stamp_op { OP_NONE, OP_CREATE, OP_OVERWRITE, OP_APPEND, OP_TRUNCATE, OP_RENAME_OVER, OP_VERIFY,
-		OP_POISON, OP_CHECKPOINT, OP_JOURNAL_DATA };
+		OP_POISON, OP_CHECKPOINT, OP_JOURNAL_DATA, OP_MAPPED, OP_QUOTA };
 
 enum sync_mode { SYNC_NONE, SYNC_FSYNC, SYNC_FDATASYNC, SYNC_RANGE };
 
@@ -28,6 +28,11 @@ struct stamp_cmd {
 	int has_size;		/* rename-over: SIZE given */
 	int has_range;		/* poison: OFFSET and LEN given */
 	int on;			/* journal-data: on (1) or off (0) */
+	int clear_es;		/* mapped: drop the extent status cache first */
+	int quota_type;		/* quota: USRQUOTA or GRPQUOTA */
+	uint64_t quota_id;	/* quota: the user or group */
+	uint64_t limit;		/* quota: the block limit in bytes */
+	int has_limit;		/* quota: LIMIT given */
 	enum sync_mode sync;
 	int direct;		/* O_DIRECT writes */
 	enum write_via via;	/* overwrite only */
@@ -58,5 +63,15 @@ int op_checkpoint(const struct stamp_cmd *c, const char **input, struct err *e);
 int op_journal_data(const struct stamp_cmd *c, const char **input, struct err *e);
 /* Parse "on" or "off"; -1 if neither. */
 int parse_on_off(const char *s, int *on);
+
+/* fsquery.c: SEEK_DATA/FIEMAP coverage, quota limits, dropping root. */
+int op_mapped(const struct stamp_cmd *c, const char **input, struct err *e);
+int op_quota(const struct stamp_cmd *c, const char **input, struct err *e);
+/* Parse "user" or "group" into USRQUOTA or GRPQUOTA; -1 if neither. */
+int parse_quota_type(const char *s, int *type);
+/* Parse "UID:GID" (decimal); -1 if malformed. */
+int parse_uid_gid(const char *s, uint32_t *uid, uint32_t *gid);
+/* Become uid:gid with no supplementary groups (and so no capabilities). */
+int drop_to_user(uint32_t uid, uint32_t gid, struct err *e);
 
 #endif

@@ -416,6 +416,19 @@ checkpoint . extra
 journal-data f
 journal-data f maybe
 --gen 2 journal-data f on
+mapped
+mapped f extra
+--fsync mapped f
+--clear-es verify f
+quota f user
+quota f users 1000
+quota f user x
+quota f user 4294967295
+quota f user 1000 1000
+quota f group 1000 1M extra
+--gen 2 quota f user 1000
+--as 1000 create f 512
+--as x:1 create f 512
 EOF
 	stamp
 	assert_usage_error ext4da-stamp "no arguments"
@@ -459,6 +472,52 @@ EOF
 	[[ $(lsattr "$d/f" | cut -d' ' -f1) != *j* ]] || fail "+j after off: $(lsattr "$d/f")"
 	stamp -q verify "$d/f"
 	assert_success
+}
+
+@test "mapped: SEEK_DATA and FIEMAP see delayed, written and cleared-cache data, and holes" {
+	local d=$MNT/mapped
+	mkdir -p "$d"
+	# Delayed (not yet written back): both interfaces report it as data.
+	stamp -q create "$d/f" 64K
+	assert_success
+	stamp mapped "$d/f"
+	assert_success
+	assert_output "mapped $d/f size=65536 seek_data=65536 fiemap=65536 extents=1 delalloc=1 unwritten=0"
+	sync
+	stamp --clear-es mapped "$d/f"
+	assert_success
+	assert_output "mapped $d/f size=65536 seek_data=65536 fiemap=65536 extents=1 delalloc=0 unwritten=0"
+	# A hole at the end: exit 4, and the line printed even with -q.
+	truncate -s 128K "$d/f"
+	stamp -q mapped "$d/f"
+	assert_failure 4
+	assert_output "mapped $d/f size=131072 seek_data=65536 fiemap=65536 extents=1 delalloc=0 unwritten=0"
+	stamp mapped "$d/missing"
+	assert_one_line_error 8 ext4da-stamp "$d/missing"
+	stamp mapped "$d"
+	assert_one_line_error 8 ext4da-stamp "$d"
+}
+
+@test "quota without quota on the filesystem, and --as, fail with one line" {
+	local d=$MNT/asuser
+	mkdir -p "$d"
+	stamp quota "$d" user 1000
+	assert_one_line_error 8 ext4da-stamp "$d"
+	[[ $stderr == *"failed"* ]] || fail "$stderr"
+	# Without root's capabilities the write is refused by the mode bits.
+	chmod 0755 "$d"
+	stamp --as 1000:1000 create "$d/f" 4K
+	assert_one_line_error 8 ext4da-stamp "$d/f"
+	chmod 0777 "$d"
+	# bats makes its temporary directories 0700: let uid 1000 through.
+	local p=$MNT
+	while [[ $p == "$BATS_RUN_TMPDIR"* ]]; do
+		chmod o+x "$p"
+		p=$(dirname "$p")
+	done
+	stamp -q --as 1000:1000 create "$d/f" 4K
+	assert_success
+	[ "$(stat -c %u:%g "$d/f")" = 1000:1000 ] || fail "owner $(stat -c %u:%g "$d/f")"
 }
 
 @test "ext4da-stamp: bad input exits 8 with one line" {
@@ -622,9 +681,13 @@ complete_words() {
 	complete_words _ext4da_stamp ext4da-stamp re
 	assert_equal "${COMPREPLY[*]}" "rename-over"
 	complete_words _ext4da_stamp ext4da-stamp --fsync ""
-	assert_equal "${COMPREPLY[*]}" "create overwrite append truncate rename-over verify poison checkpoint journal-data"
+	assert_equal "${COMPREPLY[*]}" "create overwrite append truncate rename-over verify poison checkpoint journal-data mapped quota"
 	complete_words _ext4da_stamp ext4da-stamp journal-data f o
 	assert_equal "${COMPREPLY[*]}" "on off"
+	complete_words _ext4da_stamp ext4da-stamp quota f ""
+	assert_equal "${COMPREPLY[*]}" "user group"
+	complete_words _ext4da_stamp ext4da-stamp --as ""
+	assert_equal "${#COMPREPLY[@]}" 0
 	d=$(scratch)
 	cd "$d"
 	touch alpha.dat
