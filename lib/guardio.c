@@ -8,7 +8,7 @@
 
 #include "lib/fault.h"
 #include "lib/guardio.h"
-#include "lib/jbd2.h"
+#include "lib/endian.h"
 
 /* The e2undo file format (e2fsprogs, lib/ext2fs/undo_io.c): a 512-byte
  * header in block 0, the filesystem's superblock (magic inverted) in
@@ -40,16 +40,10 @@ static io_channel undo_inner;
 static uint8_t undo_hdr[UNDO_HDR_SIZE];
 static int have_hdr;
 
-static void put_le64(uint8_t *p, size_t off, uint64_t v)
-{
-	put_le32(p, off, (uint32_t)v);
-	put_le32(p, off + 4, (uint32_t)(v >> 32));
-}
-
 static void seal_header(uint8_t *hdr)
 {
-	put_le32(hdr, UH_STATE, get_le32(hdr, UH_STATE) | UNDO_STATE_FINISHED);
-	put_le32(hdr, UH_CRC, ext2fs_crc32c_le(~0U, hdr, UH_CRC));
+	le32_put(hdr + UH_STATE, le32_get(hdr + UH_STATE) | UNDO_STATE_FINISHED);
+	le32_put(hdr + UH_CRC, ext2fs_crc32c_le(~0U, hdr, UH_CRC));
 }
 
 /* The superblock copy as e2undo compares it: magic inverted. */
@@ -161,8 +155,7 @@ static errcode_t undo_follow_super(const uint8_t *sb)
 	uint8_t *buf;
 	errcode_t rc;
 
-	if (get_le32(undo_hdr, UH_SUPER_OFFSET) != 1 || get_le32(undo_hdr, UH_SUPER_OFFSET + 4) != 0 ||
-	    ubs < UNDO_HDR_SIZE)
+	if (le64_get(undo_hdr + UH_SUPER_OFFSET) != 1 || ubs < UNDO_HDR_SIZE)
 		return 0;	/* not the layout the undo manager writes */
 	buf = calloc(1, len);
 	if (!buf)
@@ -172,7 +165,7 @@ static errcode_t undo_follow_super(const uint8_t *sb)
 	rc = io_channel_read_blk64(undo_inner, 0, 1, buf);
 	if (!rc) {
 		memcpy(buf, undo_hdr, UNDO_HDR_SIZE);
-		put_le32(buf, UH_SB_CRC, ext2fs_crc32c_le(~0U, sb, SB_SIZE));
+		le32_put(buf + UH_SB_CRC, ext2fs_crc32c_le(~0U, sb, SB_SIZE));
 		seal_header(buf);
 		undo_sb_copy(buf + ubs, sb);
 		fault_point();
@@ -322,12 +315,12 @@ int guardio_create_undo(const char *undo_file, const char *image, unsigned int b
 	if (!buf)
 		return fail(e, EXIT_OPERATIONAL, "out of memory");
 	memcpy(buf, UNDO_MAGIC, 8);
-	put_le64(buf, UH_NUM_KEYS, 0);
-	put_le64(buf, UH_SUPER_OFFSET, 1);
-	put_le64(buf, UH_KEY_OFFSET, 2);
-	put_le32(buf, UH_BLOCK_SIZE, blocksize);
-	put_le32(buf, UH_FS_BLOCK_SIZE, blocksize);
-	put_le32(buf, UH_SB_CRC, ext2fs_crc32c_le(~0U, sb, SB_SIZE));
+	le64_put(buf + UH_NUM_KEYS, 0);
+	le64_put(buf + UH_SUPER_OFFSET, 1);
+	le64_put(buf + UH_KEY_OFFSET, 2);
+	le32_put(buf + UH_BLOCK_SIZE, blocksize);
+	le32_put(buf + UH_FS_BLOCK_SIZE, blocksize);
+	le32_put(buf + UH_SB_CRC, ext2fs_crc32c_le(~0U, sb, SB_SIZE));
 	seal_header(buf);
 	undo_sb_copy(buf + blocksize, sb);
 	fd = open(undo_file, O_WRONLY | O_CREAT | O_EXCL, 0600);

@@ -4,14 +4,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-
-#include <linux/fs.h>
 #include <unistd.h>
 
 #include "lib/cancel.h"
 #include "lib/fault.h"
+#include "lib/fdio.h"
 #include "lib/guardio.h"
 #include "lib/image.h"
 
@@ -47,14 +45,7 @@ static const char *open_error_text(errcode_t rc)
 
 int image_fd_size(int fd, uint64_t *size)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) != 0)
-		return -1;
-	if (S_ISBLK(st.st_mode))
-		return ioctl(fd, BLKGETSIZE64, size);
-	*size = (uint64_t)st.st_size;
-	return 0;
+	return fd_size_bytes(fd, size);
 }
 
 int image_check_size(ext2_filsys fs, uint64_t bytes, struct err *e)
@@ -254,13 +245,10 @@ int image_copy(const char *src, const char *dst, const char *label, struct err *
 	in = open(src, O_RDONLY);
 	if (in < 0)
 		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
-	if (fstat(in, &st) != 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) ||
-	    (S_ISBLK(st.st_mode) && ioctl(in, BLKGETSIZE64, &size) != 0)) {
+	if (fstat(in, &st) != 0 || fd_size_bytes(in, &size) != 0) {
 		close(in);
 		return fail(e, EXIT_OPERATIONAL, "cannot copy: not an image file or block device");
 	}
-	if (S_ISREG(st.st_mode))
-		size = (uint64_t)st.st_size;
 	out = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (out < 0) {
 		close(in);
