@@ -13,8 +13,8 @@
  *     of the superblock and the header's checksum of it are updated in one
  *     write, since e2undo refuses an undo file whose copy differs from the
  *     filesystem's superblock.
- * One kill point remains that e2undo refuses: between that write and the
- * superblock's own (see ext4da-replay(8), --undo). */
+ * For each superblock write one kill point remains that e2undo refuses:
+ * between that write and the superblock's own (ext4da-replay(8), --undo). */
 #ifndef EXT4DA_GUARDIO_H
 #define EXT4DA_GUARDIO_H
 

@@ -4,7 +4,8 @@
 # Interrupted writes (lib/fault.h, lib/guardio.h): each writing run is
 # killed before every one of its writes and flushes in turn, and what it
 # left is then finished or undone:
-#   - in-place replay, rerun: the same bytes as an uninterrupted replay;
+#   - in-place replay (of full commits, and of fast commits), rerun: the
+#     same bytes as an uninterrupted replay;
 #   - replay --output: nothing under the final name, and a rerun gives the
 #     same bytes;
 #   - in-place replay --undo and ext4da-check --repair (undo file): e2undo
@@ -16,7 +17,9 @@ FAULT=99	# FAULT_EXIT_CODE in lib/fault.h
 
 setup_file() {
 	export CRASHED="$BATS_FILE_TMPDIR/crashed.img" LEAKED="$BATS_FILE_TMPDIR/leaked.img"
+	export FASTCOMMIT="$BATS_FILE_TMPDIR/fastcommit.img"
 	"$SRCDIR/tests/fixtures/mkcrashed" "$CRASHED" 42 >/dev/null 2>&1
+	"$SRCDIR/tests/fixtures/mkfastcommit" "$FASTCOMMIT" mkdir >/dev/null 2>&1
 	"$SRCDIR/tests/fixtures/mkfaulty" leaked "$LEAKED" >/dev/null
 }
 
@@ -39,15 +42,18 @@ jsb_range() {
 	[ "$(grep -c ' committed$' <<<"$output")" -ge 3 ] || fail "$output"
 }
 
-@test "in-place replay killed before each write, then rerun: the bytes of an uninterrupted replay" {
-	local d n=1 rc kills=0 seq_only=0 jsb first last off
+# rerun_at_every_write IMAGE: in-place replay of a copy of IMAGE, killed
+# before each write in turn, then run again: the bytes of an uninterrupted
+# replay.
+rerun_at_every_write() {
+	local img=$1 d n=1 rc kills=0 seq_only=0 jsb first last off
 	d=$(scratch)
-	cp --sparse=always "$CRASHED" "$d/ref.img"
+	cp --sparse=always "$img" "$d/ref.img"
 	run ext4da-replay -q "$d/ref.img"
 	assert_success
 	read -r first last < <(jsb_range "$d/ref.img")
 	while :; do
-		cp --sparse=always "$CRASHED" "$d/k.img"
+		cp --sparse=always "$img" "$d/k.img"
 		rc=0
 		EXT4DA_FAULT_WRITE=$n ext4da-replay -q "$d/k.img" 2>/dev/null || rc=$?
 		[ "$rc" -eq "$FAULT" ] || break
@@ -78,6 +84,17 @@ jsb_range() {
 	echo "# $kills kill points, $seq_only left only the journal sequence bumped" >&3
 }
 
+@test "in-place replay killed before each write, then rerun: the bytes of an uninterrupted replay" {
+	rerun_at_every_write "$CRASHED"
+}
+
+@test "the same with fast commits to replay after the log" {
+	# The fast-commit replay stamps the superblock's write time: one
+	# clock for every run (libext2fs honours E2FSPROGS_FAKE_TIME).
+	export E2FSPROGS_FAKE_TIME=1700000000
+	rerun_at_every_write "$FASTCOMMIT"
+}
+
 @test "replay --output killed before each write: nothing under the final name, and a rerun gives the same bytes" {
 	local d n=1 rc kills=0
 	d=$(scratch)
@@ -99,14 +116,15 @@ jsb_range() {
 	[ "$kills" -ge 20 ] || fail "only $kills write points"
 }
 
-# undo_at_every_write IMAGE WANT_RC TOOL ARGS...: run TOOL ARGS --undo U
-# IMAGE, killed before each write in turn; e2undo must restore IMAGE
-# exactly.  In one instant it cannot: after the undo file has taken the
-# new superblock, before the image has (lib/guardio.h).  There e2undo
-# must refuse and change nothing.
+# undo_at_every_write IMAGE WANT_RC SB_WRITES TOOL ARGS...: run TOOL ARGS
+# --undo U IMAGE, killed before each write in turn; e2undo must restore
+# IMAGE exactly.  For each of the run's SB_WRITES writes of the primary
+# superblock there is one instant where it cannot: after the undo file
+# has taken the new superblock, before the image has (lib/guardio.h).
+# There e2undo must refuse and change nothing.
 undo_at_every_write() {
-	local img=$1 want=$2 d n=1 rc kills=0 refused=0 before
-	shift 2
+	local img=$1 want=$2 sb_writes=$3 d n=1 rc kills=0 refused=0 before
+	shift 3
 	d=$(scratch)
 	while :; do
 		cp --sparse=always "$img" "$d/k.img"
@@ -130,7 +148,7 @@ undo_at_every_write() {
 	done
 	[ "$rc" -eq "$want" ] || fail "EXT4DA_FAULT_WRITE=$n: exit $rc"
 	[ "$kills" -ge 10 ] || fail "only $kills write points"
-	[ "$refused" -le 1 ] || fail "e2undo refused $refused interrupted runs"
+	[ "$refused" -le "$sb_writes" ] || fail "e2undo refused $refused interrupted runs"
 	# and the whole run undoes too
 	run e2undo "$d/k.undo" "$d/k.img"
 	assert_success
@@ -139,11 +157,18 @@ undo_at_every_write() {
 }
 
 @test "in-place replay --undo killed before each write: e2undo restores the original" {
-	undo_at_every_write "$CRASHED" 0 ext4da-replay -q
+	# the superblock is written once, when recovery finishes
+	undo_at_every_write "$CRASHED" 0 1 ext4da-replay -q
+}
+
+@test "in-place replay --undo of fast commits killed before each write: e2undo restores the original" {
+	# twice: with the fast commit's changes, then when recovery finishes
+	undo_at_every_write "$FASTCOMMIT" 0 2 ext4da-replay -q
 }
 
 @test "ext4da-check --repair killed before each write: e2undo restores the original" {
-	undo_at_every_write "$LEAKED" 1 ext4da-check -q --repair
+	# once, with the new free counts
+	undo_at_every_write "$LEAKED" 1 1 ext4da-check -q --repair
 }
 
 @test "an undo file made before the first write is already complete for e2undo" {
