@@ -6,11 +6,7 @@
 #include <unistd.h>
 
 #include "fuzz/fuzz_input.h"
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
+#include "lib/endian.h"
 
 static int fuzz_file_new(struct fuzz_file *f, uint64_t size)
 {
@@ -43,7 +39,7 @@ int fuzz_file_image(struct fuzz_file *f, const uint8_t *data, size_t len)
 
 	if (len < 4)
 		return -1;
-	kib = le32(data);
+	kib = le32_get(data);
 	if (kib < FUZZ_IMG_MIN_KIB)
 		kib = FUZZ_IMG_MIN_KIB;
 	if (kib > FUZZ_IMG_MAX_KIB)
@@ -51,7 +47,7 @@ int fuzz_file_image(struct fuzz_file *f, const uint8_t *data, size_t len)
 	if (fuzz_file_new(f, (uint64_t)kib * 1024))
 		return -1;
 	for (size_t pos = 4; pos + 4 < len;) {
-		uint32_t at = le32(data + pos) % kib;
+		uint32_t at = le32_get(data + pos) % kib;
 		size_t n = len - pos - 4 < 1024 ? len - pos - 4 : 1024;
 
 		if (pwrite(f->fd, data + pos + 4, n, (off_t)at * 1024) != (ssize_t)n) {

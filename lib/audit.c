@@ -469,9 +469,11 @@ static int setup(struct audit_ctx *a)
 	if (damage_setup(a))
 		return -1;
 	a->block_buf = malloc(AUDIT_BUF_BYTES);
+	a->itable_buf = malloc(ITABLE_BUF_BYTES);
 	a->dirs_per_group = calloc(fs->group_desc_count, sizeof(uint32_t));
 	a->inodes_per_group = calloc(fs->group_desc_count, sizeof(uint32_t));
-	if (!a->block_buf || !a->dirs_per_group || !a->inodes_per_group || blockmap_init(&a->xattr_blocks, 64) ||
+	if (!a->block_buf || !a->itable_buf || !a->dirs_per_group || !a->inodes_per_group ||
+	    blockmap_init(&a->xattr_blocks, 64) ||
 	    blockmap_init(&a->orphans, 64) || blockmap_init(&a->dup_owner, 64))
 		return fail(a->e, EXIT_OPERATIONAL, "out of memory");
 	return 0;
@@ -485,6 +487,7 @@ static void teardown(struct audit_ctx *a)
 		ext2fs_free_block_bitmap(a->dup);
 	damage_teardown(a);
 	free(a->block_buf);
+	free(a->itable_buf);
 	if (a->failed || !a->st->dirs_per_group)
 		free(a->dirs_per_group);
 	free(a->inodes_per_group);

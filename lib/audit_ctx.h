@@ -7,6 +7,8 @@
 #include "lib/blockmap.h"
 
 #define AUDIT_BUF_BYTES (1U << 20)
+/* Inode tables are walked in pieces of this size (walk_uninit_group). */
+#define ITABLE_BUF_BYTES (256U << 10)
 
 struct audit_ctx {
 	ext2_filsys fs;
@@ -23,6 +25,9 @@ struct audit_ctx {
 	int pass;			/* 1: mark owners; 2: name owners of duplicates */
 	struct blockmap dup_owner;	/* pass 2: block -> first owner (+1; 1 = metadata) */
 	uint8_t *block_buf;		/* scratch of AUDIT_BUF_BYTES */
+	uint8_t *itable_buf;		/* ITABLE_BUF_BYTES of inode table, kept
+					 * while its inodes (and their data,
+					 * in block_buf) are audited */
 	int failed;			/* a fatal error was recorded in e */
 	/* Damage: blocks a damaged structure may own (salvaged entries, other
 	 * readings of a contradictory inode), and who may own them; and the

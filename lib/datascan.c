@@ -3,23 +3,15 @@
 #include <string.h>
 
 #include "lib/datascan.h"
+#include "lib/endian.h"
 #include "lib/stamp.h"
-
-static uint64_t le64_at(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 enum poison_match poison_at(const void *sector, uint64_t position)
 {
 	const uint8_t *p = sector;
 
 	if (memcmp(p + POISON_OFF_MAGIC, POISON_MAGIC, FORMAT_MAGIC_LEN) ||
-	    le64_at(p + POISON_OFF_SECTOR) != position)
+	    le64_get(p + POISON_OFF_SECTOR) != position)
 		return POISON_NONE;
 	return poison_sector_check(sector, NULL) ? POISON_EXACT : POISON_OTHER_FILL;
 }

@@ -4,13 +4,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-
-#include <linux/fs.h>
 #include <unistd.h>
 
 #include "lib/cancel.h"
+#include "lib/fault.h"
+#include "lib/fdio.h"
+#include "lib/guardio.h"
 #include "lib/image.h"
 
 int image_check_path(const char *path, struct err *e)
@@ -45,14 +45,7 @@ static const char *open_error_text(errcode_t rc)
 
 int image_fd_size(int fd, uint64_t *size)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) != 0)
-		return -1;
-	if (S_ISBLK(st.st_mode))
-		return ioctl(fd, BLKGETSIZE64, size);
-	*size = (uint64_t)st.st_size;
-	return 0;
+	return fd_size_bytes(fd, size);
 }
 
 int image_check_size(ext2_filsys fs, uint64_t bytes, struct err *e)
@@ -110,19 +103,6 @@ static int check_not_mounted(const char *path, struct err *e)
 	return 0;
 }
 
-/* The undo file is ours to create: libext2fs's undo manager returns success
- * without a channel when it cannot create it. */
-static int create_undo_file(const char *undo, struct err *e)
-{
-	int fd = open(undo, O_WRONLY | O_CREAT | O_EXCL, 0600);
-
-	if (fd < 0)
-		return fail(e, EXIT_OPERATIONAL, "undo file %s: %s", undo,
-			    errno == EEXIST ? "already exists; remove it first" : strerror(errno));
-	close(fd);
-	return 0;
-}
-
 int image_open(const char *path, const struct image_open_opts *opts, ext2_filsys *out,
 	       struct err *e)
 {
@@ -140,13 +120,20 @@ int image_open(const char *path, const struct image_open_opts *opts, ext2_filsys
 		return -1;
 	if (opts->writable)
 		flags |= EXT2_FLAG_RW;
+	/* Writes to a file or device go through guardio (see guardio.h). */
+	if (opts->writable && is_file)
+		mgr = guardio_manager(mgr, opts->undo_file);
 	if (!opts->undo_file)
 		return open_fs(path, flags, mgr, out, is_file, opts, e);
 	/* Validate read-only first, so bad input never leaves an undo file. */
 	if (open_fs(path, flags & ~EXT2_FLAG_RW, mgr, &probe, is_file, opts, e))
 		return -1;
+	/* The undo file is ours to create: libext2fs's undo manager returns
+	 * success without a channel when it cannot create it.  It is complete
+	 * (and records nothing) before anything else is written. */
+	rc = guardio_create_undo(opts->undo_file, path, probe->blocksize, e);
 	ext2fs_free(probe);
-	if (create_undo_file(opts->undo_file, e))
+	if (rc)
 		return -1;
 	set_undo_io_backing_manager(mgr);
 	rc = set_undo_io_backup_file((char *)opts->undo_file);
@@ -181,6 +168,7 @@ static int copy_range(int in, int out, off_t from, off_t to, const char *label, 
 
 		if (cancel_point())
 			return cancel_fail(e, NULL);
+		fault_point();
 		n = copy_file_range(in, &a, out, &b, (size_t)(to - from), 0);
 
 		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP)) {
@@ -188,6 +176,7 @@ static int copy_range(int in, int out, off_t from, off_t to, const char *label, 
 			ssize_t r = pread(in, buf, sizeof(buf) < (size_t)(to - from) ?
 					  sizeof(buf) : (size_t)(to - from), from);
 
+			fault_point();
 			if (r <= 0 || pwrite(out, buf, (size_t)r, from) != r)
 				return fail(e, EXIT_OPERATIONAL, "copying to %s: %s", label,
 					    strerror(errno));
@@ -217,8 +206,11 @@ static int copy_device(int in, int out, uint64_t size, const char *label, struct
 		if (r <= 0)
 			return fail(e, EXIT_OPERATIONAL, "reading the device: %s",
 				    r < 0 ? strerror(errno) : "unexpected end");
-		if (memcmp(buf, zero, (size_t)r) != 0 && pwrite(out, buf, (size_t)r, (off_t)off) != r)
-			return fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
+		if (memcmp(buf, zero, (size_t)r) != 0) {
+			fault_point();
+			if (pwrite(out, buf, (size_t)r, (off_t)off) != r)
+				return fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
+		}
 		off += (uint64_t)r;
 	}
 	return 0;
@@ -253,13 +245,10 @@ int image_copy(const char *src, const char *dst, const char *label, struct err *
 	in = open(src, O_RDONLY);
 	if (in < 0)
 		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
-	if (fstat(in, &st) != 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) ||
-	    (S_ISBLK(st.st_mode) && ioctl(in, BLKGETSIZE64, &size) != 0)) {
+	if (fstat(in, &st) != 0 || fd_size_bytes(in, &size) != 0) {
 		close(in);
 		return fail(e, EXIT_OPERATIONAL, "cannot copy: not an image file or block device");
 	}
-	if (S_ISREG(st.st_mode))
-		size = (uint64_t)st.st_size;
 	out = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (out < 0) {
 		close(in);
@@ -268,8 +257,12 @@ int image_copy(const char *src, const char *dst, const char *label, struct err *
 	rc = S_ISBLK(st.st_mode) ? copy_device(in, out, size, label, e)
 				 : copy_sparse_file(in, out, size, label, e);
 	st.st_size = (off_t)size;
+	if (rc == 0)
+		fault_point();
 	if (rc == 0 && ftruncate(out, st.st_size) != 0)
 		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
+	if (rc == 0)
+		fault_point();
 	if (rc == 0 && fsync(out) != 0)
 		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
 	close(in);

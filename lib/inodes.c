@@ -209,15 +209,16 @@ static int all_zero(const uint8_t *p, size_t n)
 }
 
 /* Read an INODE_UNINIT group's table in large pieces; zeroed slots, the
- * common case, cost one memcmp. */
+ * common case, cost one memcmp.  The piece stays in a->itable_buf while
+ * its inodes are audited: a data scan reads their blocks into block_buf. */
 static void walk_uninit_group(struct audit_ctx *a, dgrp_t g, struct ext2_inode_large *inode,
 			      int isize)
 {
 	ext2_filsys fs = a->fs;
 	uint32_t per = fs->super->s_inodes_per_group, ipb = fs->blocksize / (uint32_t)isize;
-	uint32_t chunk = (256U << 10) / fs->blocksize;	/* small: keeps RSS down */
+	uint32_t chunk = ITABLE_BUF_BYTES / fs->blocksize;	/* small: keeps RSS down */
 	blk64_t itable = ext2fs_inode_table_loc(fs, g);
-	uint8_t *buf = a->block_buf;
+	uint8_t *buf = a->itable_buf;
 	int zeroed = ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_ZEROED);
 
 	for (uint32_t b = 0; itable && b < fs->inode_blocks_per_group && !a->failed; b += chunk) {

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lib/endian.h"
+
 #define JBD2_MAGIC 0xc03b3998U
 
 enum jbd2_block_type {
@@ -106,25 +108,21 @@ static inline void put_be32(void *buf, size_t off, uint32_t v)
 	p[3] = v;
 }
 
+/* Little-endian fields at an offset: lib/endian.h's, for the fields of
+ * the ext4 superblock and the fast commit area. */
 static inline uint16_t get_le16(const void *buf, size_t off)
 {
-	const uint8_t *p = (const uint8_t *)buf + off;
-	return (uint16_t)(p[0] | p[1] << 8);
+	return le16_get((const uint8_t *)buf + off);
 }
 
 static inline uint32_t get_le32(const void *buf, size_t off)
 {
-	const uint8_t *p = (const uint8_t *)buf + off;
-	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return le32_get((const uint8_t *)buf + off);
 }
 
 static inline void put_le32(void *buf, size_t off, uint32_t v)
 {
-	uint8_t *p = (uint8_t *)buf + off;
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
+	le32_put((uint8_t *)buf + off, v);
 }
 
 /* tid comparison with wraparound, as the log's 32-bit sequence numbers do. */

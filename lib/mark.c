@@ -4,29 +4,8 @@
 #include <string.h>
 
 #include "lib/crc32c.h"
+#include "lib/endian.h"
 #include "lib/mark.h"
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
 
 static int all_zero(const uint8_t *p, size_t len)
 {
@@ -154,11 +133,11 @@ static int padded(const uint8_t *field, size_t len)
 
 static void encode_entry(const struct mark_entry *m, uint8_t *p)
 {
-	put_le64(p + MARK_ENTRY_OFF_INO, m->ino);
-	put_le32(p + MARK_ENTRY_OFF_GEN, m->gen);
-	put_le32(p + MARK_ENTRY_OFF_CRC, m->crc);
-	put_le64(p + MARK_ENTRY_OFF_SIZE, m->size);
-	put_le32(p + MARK_ENTRY_OFF_TYPE, m->type);
+	le64_put(p + MARK_ENTRY_OFF_INO, m->ino);
+	le32_put(p + MARK_ENTRY_OFF_GEN, m->gen);
+	le32_put(p + MARK_ENTRY_OFF_CRC, m->crc);
+	le64_put(p + MARK_ENTRY_OFF_SIZE, m->size);
+	le32_put(p + MARK_ENTRY_OFF_TYPE, m->type);
 	memcpy(p + MARK_ENTRY_OFF_PATH, m->path, strlen(m->path));
 }
 
@@ -174,15 +153,15 @@ enum mark_status mark_record_encode(const struct mark_record *r, void *buf)
 			return MARK_BAD_FIELD;
 	memset(p, 0, MARK_RECORD_SIZE);
 	memcpy(p + MARK_OFF_MAGIC, MARK_MAGIC, 8);
-	put_le32(p + MARK_OFF_VERSION, kind_version(r->kind));
-	put_le64(p + MARK_OFF_SEQ, r->seq);
-	put_le32(p + MARK_OFF_KIND, r->kind);
-	put_le32(p + MARK_OFF_NENTRIES, r->nentries);
-	put_le64(p + MARK_OFF_TIME, r->time_ns);
+	le32_put(p + MARK_OFF_VERSION, kind_version(r->kind));
+	le64_put(p + MARK_OFF_SEQ, r->seq);
+	le32_put(p + MARK_OFF_KIND, r->kind);
+	le32_put(p + MARK_OFF_NENTRIES, r->nentries);
+	le64_put(p + MARK_OFF_TIME, r->time_ns);
 	memcpy(p + MARK_OFF_NAME, r->name, strlen(r->name));
 	for (uint32_t i = 0; i < r->nentries; i++)
 		encode_entry(&r->entries[i], p + MARK_OFF_ENTRIES + i * MARK_ENTRY_SIZE);
-	put_le32(p + MARK_OFF_CRC, record_crc(p));
+	le32_put(p + MARK_OFF_CRC, record_crc(p));
 	return MARK_OK;
 }
 
@@ -192,7 +171,7 @@ enum mark_status mark_record_encode(const struct mark_record *r, void *buf)
 static int decode_entry(const uint8_t *p, uint32_t version, struct mark_entry *m)
 {
 	const uint8_t *path = p + MARK_ENTRY_OFF_PATH;
-	uint32_t type = get_le32(p + MARK_ENTRY_OFF_TYPE);
+	uint32_t type = le32_get(p + MARK_ENTRY_OFF_TYPE);
 
 	if ((version < MARK_VERSION_CLAIMS && type != ME_FILE) || type >= ME_NTYPES ||
 	    !all_zero(p + MARK_ENTRY_OFF_RESERVED2, MARK_ENTRY_OFF_PATH - MARK_ENTRY_OFF_RESERVED2) ||
@@ -200,10 +179,10 @@ static int decode_entry(const uint8_t *p, uint32_t version, struct mark_entry *m
 		return -1;
 	memset(m, 0, sizeof(*m));
 	m->type = (enum mark_entry_type)type;
-	m->ino = get_le64(p + MARK_ENTRY_OFF_INO);
-	m->gen = get_le32(p + MARK_ENTRY_OFF_GEN);
-	m->crc = get_le32(p + MARK_ENTRY_OFF_CRC);
-	m->size = get_le64(p + MARK_ENTRY_OFF_SIZE);
+	m->ino = le64_get(p + MARK_ENTRY_OFF_INO);
+	m->gen = le32_get(p + MARK_ENTRY_OFF_GEN);
+	m->crc = le32_get(p + MARK_ENTRY_OFF_CRC);
+	m->size = le64_get(p + MARK_ENTRY_OFF_SIZE);
 	memcpy(m->path, path, MARK_PATH_FIELD);
 	return path_ok(m->path, MARK_PATH_FIELD) && entry_fields_ok(m) ? 0 : -1;
 }
@@ -212,10 +191,10 @@ static enum mark_status decode_fields(const uint8_t *p, struct mark_record *r)
 {
 	const uint8_t *unused;
 
-	r->seq = get_le64(p + MARK_OFF_SEQ);
-	r->kind = (enum mark_kind)get_le32(p + MARK_OFF_KIND);
-	r->nentries = get_le32(p + MARK_OFF_NENTRIES);
-	r->time_ns = get_le64(p + MARK_OFF_TIME);
+	r->seq = le64_get(p + MARK_OFF_SEQ);
+	r->kind = (enum mark_kind)le32_get(p + MARK_OFF_KIND);
+	r->nentries = le32_get(p + MARK_OFF_NENTRIES);
+	r->time_ns = le64_get(p + MARK_OFF_TIME);
 	if (r->seq == 0 || !counts_ok(r->kind, r->nentries) ||
 	    (r->kind == MARK_CLAIMS && r->version != MARK_VERSION_CLAIMS))
 		return MARK_BAD_FIELD;
@@ -241,12 +220,12 @@ enum mark_status mark_record_decode(const void *buf, struct mark_record *r)
 	memset(r, 0, sizeof(*r));
 	if (memcmp(p + MARK_OFF_MAGIC, MARK_MAGIC, 8) != 0)
 		return MARK_NOT_A_RECORD;
-	if (get_le32(p + MARK_OFF_CRC) != record_crc(p))
+	if (le32_get(p + MARK_OFF_CRC) != record_crc(p))
 		return MARK_BAD_CRC;
-	r->version = get_le32(p + MARK_OFF_VERSION);
+	r->version = le32_get(p + MARK_OFF_VERSION);
 	/* Version 2 exists for kind 3 only. */
 	if (r->version != MARK_VERSION &&
-	    (r->version != MARK_VERSION_CLAIMS || get_le32(p + MARK_OFF_KIND) != MARK_CLAIMS))
+	    (r->version != MARK_VERSION_CLAIMS || le32_get(p + MARK_OFF_KIND) != MARK_CLAIMS))
 		return MARK_BAD_VERSION;
 	return decode_fields(p, r);
 }

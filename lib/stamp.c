@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lib/crc32c.h"
+#include "lib/endian.h"
 #include "lib/stamp.h"
 
 /* The magics read as le64 seed the fills, so that a poison word can never
@@ -17,28 +18,6 @@
 /* Large enough for the biggest ext4 block (64 KiB): the zero test of a
  * whole block is then one memcmp. */
 static const uint8_t zero_block[65536];
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
 
 uint32_t crc32c_std(const void *buf, size_t len)
 {
@@ -80,9 +59,9 @@ void poison_fill(void *buf, uint64_t first_sector, size_t nsectors)
 		uint64_t n = first_sector + s;
 
 		memcpy(p + POISON_OFF_MAGIC, POISON_MAGIC, FORMAT_MAGIC_LEN);
-		put_le64(p + POISON_OFF_SECTOR, n);
+		le64_put(p + POISON_OFF_SECTOR, n);
 		for (unsigned k = POISON_OFF_FILL / 8; k < WORDS_PER_SECTOR; k++)
-			put_le64(p + 8 * k, poison_word(n, k));
+			le64_put(p + 8 * k, poison_word(n, k));
 	}
 }
 
@@ -98,9 +77,9 @@ int poison_sector_check(const void *sector, uint64_t *sector_no)
 
 	if (!has_magic(p, POISON_MAGIC))
 		return 0;
-	n = get_le64(p + POISON_OFF_SECTOR);
+	n = le64_get(p + POISON_OFF_SECTOR);
 	for (unsigned k = POISON_OFF_FILL / 8; k < WORDS_PER_SECTOR; k++)
-		if (get_le64(p + 8 * k) != poison_word(n, k))
+		if (le64_get(p + 8 * k) != poison_word(n, k))
 			return 0;
 	if (sector_no)
 		*sector_no = n;
@@ -135,13 +114,13 @@ void stamp_sector(void *sector, const struct stamp *s)
 	uint64_t h = stamp_seed(s);
 
 	memcpy(p + STAMP_OFF_MAGIC, STAMP_MAGIC, FORMAT_MAGIC_LEN);
-	put_le64(p + STAMP_OFF_INO, s->ino);
-	put_le32(p + STAMP_OFF_GEN, s->gen);
-	put_le64(p + STAMP_OFF_FILE_OFFSET, s->file_offset);
-	put_le64(p + STAMP_OFF_WRITE_GEN, s->write_gen);
+	le64_put(p + STAMP_OFF_INO, s->ino);
+	le32_put(p + STAMP_OFF_GEN, s->gen);
+	le64_put(p + STAMP_OFF_FILE_OFFSET, s->file_offset);
+	le64_put(p + STAMP_OFF_WRITE_GEN, s->write_gen);
 	for (unsigned k = STAMP_OFF_FILL / 8; k < WORDS_PER_SECTOR; k++)
-		put_le64(p + 8 * k, mix64(h + k * STAMP_STEP));
-	put_le32(p + STAMP_OFF_CRC, stamp_crc(p));
+		le64_put(p + 8 * k, mix64(h + k * STAMP_STEP));
+	le32_put(p + STAMP_OFF_CRC, stamp_crc(p));
 }
 
 void stamp_fill(void *buf, size_t len, uint64_t ino, uint32_t gen, uint64_t file_offset,
@@ -158,11 +137,11 @@ void stamp_fill(void *buf, size_t len, uint64_t ino, uint32_t gen, uint64_t file
 
 static void stamp_header(const uint8_t *p, struct stamp *s)
 {
-	s->ino = get_le64(p + STAMP_OFF_INO);
-	s->gen = get_le32(p + STAMP_OFF_GEN);
-	s->file_offset = get_le64(p + STAMP_OFF_FILE_OFFSET);
-	s->write_gen = get_le64(p + STAMP_OFF_WRITE_GEN);
-	s->crc = get_le32(p + STAMP_OFF_CRC);
+	s->ino = le64_get(p + STAMP_OFF_INO);
+	s->gen = le32_get(p + STAMP_OFF_GEN);
+	s->file_offset = le64_get(p + STAMP_OFF_FILE_OFFSET);
+	s->write_gen = le64_get(p + STAMP_OFF_WRITE_GEN);
+	s->crc = le32_get(p + STAMP_OFF_CRC);
 }
 
 enum stamp_status stamp_parse(const void *sector, struct stamp *s)
@@ -213,7 +192,7 @@ static enum sector_verdict classify_poison(const uint8_t *p, struct sector_detai
 {
 	if (poison_sector_check(p, &d->sector_no))
 		return SECTOR_POISON;
-	d->sector_no = get_le64(p + POISON_OFF_SECTOR);
+	d->sector_no = le64_get(p + POISON_OFF_SECTOR);
 	d->poison = 1;
 	return SECTOR_CORRUPT_STAMP;
 }

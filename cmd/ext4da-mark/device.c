@@ -12,6 +12,7 @@
 
 #include "cmd/ext4da-mark/mark_cmd.h"
 #include "lib/datascan.h"
+#include "lib/endian.h"
 
 /* Just enough of the ext2/3/4 superblock to know where the fs ends, and
  * of an MBR to know there is one. */
@@ -24,11 +25,6 @@
 #define EXT_MAGIC 0xef53
 #define EXT_INCOMPAT_64BIT 0x80
 #define MBR_SIGNATURE_OFFSET 510
-
-static uint32_t le32_at(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static int open_flags(int writable, int direct)
 {
@@ -106,14 +102,14 @@ static ssize_t area_pread(const struct mark_device *d, void *buf, size_t len, ui
 static uint64_t ext_fs_end(const uint8_t *head)
 {
 	const uint8_t *sb = head + EXT_SB_OFFSET;
-	uint32_t log = le32_at(sb + EXT_SB_LOG_BLOCK_SIZE);
+	uint32_t log = le32_get(sb + EXT_SB_LOG_BLOCK_SIZE);
 	uint64_t blocks;
 
-	if ((sb[EXT_SB_MAGIC] | sb[EXT_SB_MAGIC + 1] << 8) != EXT_MAGIC || log > 6)
+	if (le16_get(sb + EXT_SB_MAGIC) != EXT_MAGIC || log > 6)
 		return 0;
-	blocks = le32_at(sb + EXT_SB_BLOCKS_LO);
-	if (le32_at(sb + EXT_SB_INCOMPAT) & EXT_INCOMPAT_64BIT)
-		blocks |= (uint64_t)le32_at(sb + EXT_SB_BLOCKS_HI) << 32;
+	blocks = le32_get(sb + EXT_SB_BLOCKS_LO);
+	if (le32_get(sb + EXT_SB_INCOMPAT) & EXT_INCOMPAT_64BIT)
+		blocks |= (uint64_t)le32_get(sb + EXT_SB_BLOCKS_HI) << 32;
 	return blocks * (1024ULL << log);
 }
 

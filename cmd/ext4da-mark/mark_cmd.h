@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "cmd/ext4da-stamp/guest.h"
+#include "lib/guest.h"
 #include "lib/mark.h"
 
 struct mark_device {

@@ -59,6 +59,19 @@ setup() {
 	jq -e . "$out/meta.json" >/dev/null
 }
 
+@test "TMPDIR that does not exist: one line naming it, exit 8, no --out left behind" {
+	local d
+	d=$(scratch)
+	echo "not a kernel" >"$d/bzImage"
+	echo 'true' >"$d/w.sh"
+	run --separate-stderr env QEMU="$FAKE" TMPDIR="$d/missing" \
+		"$BUILDDIR/ext4da-record" -q --kernel "$d/bzImage" --out "$d/rec" --size 16M -- "$d/w.sh"
+	[ "$status" -eq 8 ] || fail "exit $status: $stderr"
+	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || fail "not one line: $stderr"
+	[[ $stderr == "ext4da-record: TMPDIR $d/missing: no such directory"* ]] || fail "$stderr"
+	[ ! -e "$d/rec" ] || fail "--out was made: $(ls -la "$d/rec")"
+}
+
 @test "SIGTERM while the guest runs: exit 32, no output directory, no temporary files" {
 	local d out pid status=0 i
 	d=$(scratch)

@@ -11,14 +11,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fdio.h"
 #include "lib/writelog.h"
 
 #define CHUNK (1u << 20)
@@ -245,16 +244,10 @@ static int apply_entry(struct writelog *wl, const struct wl_entry *en, int fd, u
 
 static int device_bytes(int fd, uint64_t *size, struct err *e)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) != 0)
-		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
-	if (S_ISBLK(st.st_mode))
-		return ioctl(fd, BLKGETSIZE64, size) ? fail(e, EXIT_OPERATIONAL, "%s", strerror(errno)) : 0;
-	if (!S_ISREG(st.st_mode))
-		return fail(e, EXIT_OPERATIONAL, "is not a regular file or block device");
-	*size = (uint64_t)st.st_size;
-	return 0;
+	if (fd_size_bytes(fd, size) == 0)
+		return 0;
+	return fail(e, EXIT_OPERATIONAL, "%s", errno == ENOTBLK ? "is not a regular file or block device"
+								 : strerror(errno));
 }
 
 /* --limit N: apply only entries 0..N-1, as replay-log --limit does. */

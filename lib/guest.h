@@ -2,14 +2,15 @@
  * They link neither libext2fs nor lib/error.c, so that they build as small
  * static binaries for the initramfs: errors go through guest_fail() into a
  * struct err and out through lib/cli.c's cli_fail(). */
-#ifndef EXT4DA_CMD_GUEST_H
-#define EXT4DA_CMD_GUEST_H
+#ifndef EXT4DA_GUEST_H
+#define EXT4DA_GUEST_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "lib/cli.h"
+#include "lib/fdio.h"
 
 /* lib/error.c's fail(), without its com_err dependency. */
 int guest_fail(struct err *e, int exit_code, const char *fmt, ...)
@@ -40,9 +41,6 @@ int file_generation(int fd, uint32_t *gen, struct err *e);
 /* The size of an open regular file or block device. */
 int fd_size(int fd, uint64_t *size, struct err *e);
 
-/* pwrite/pread all of len, or fail with errno set. */
-int write_full(int fd, const void *buf, size_t len, uint64_t offset);
-ssize_t read_full(int fd, void *buf, size_t len, uint64_t offset);
 
 /* The standard CRC-32C (crc32c_std) of the first size bytes of fd. */
 int file_content_crc(int fd, uint64_t size, uint32_t *crc, struct err *e);

@@ -14,7 +14,8 @@
 
 #include <linux/fs.h>
 
-#include "cmd/ext4da-stamp/guest.h"
+#include "lib/fdio.h"
+#include "lib/guest.h"
 #include "lib/crc32c.h"
 
 #define IO_CHUNK (1024 * 1024)
@@ -117,60 +118,11 @@ int file_identify(int fd, struct file_id *id, struct err *e)
 
 int fd_size(int fd, uint64_t *size, struct err *e)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) != 0)
-		return guest_fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
-	if (S_ISREG(st.st_mode)) {
-		*size = (uint64_t)st.st_size;
+	if (fd_size_bytes(fd, size) == 0)
 		return 0;
-	}
-	if (!S_ISBLK(st.st_mode))
+	if (errno == ENOTBLK)
 		return guest_fail(e, EXIT_OPERATIONAL, "not a block device or regular file");
-	if (ioctl(fd, BLKGETSIZE64, size) != 0)
-		return guest_fail(e, EXIT_OPERATIONAL, "cannot get its size: %s", strerror(errno));
-	return 0;
-}
-
-int write_full(int fd, const void *buf, size_t len, uint64_t offset)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)offset);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-		offset += (uint64_t)n;
-	}
-	return 0;
-}
-
-/* Reads up to len bytes; fewer only at end of file. */
-ssize_t read_full(int fd, void *buf, size_t len, uint64_t offset)
-{
-	uint8_t *p = buf;
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = pread(fd, p + got, len - got, (off_t)(offset + got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
+	return guest_fail(e, EXIT_OPERATIONAL, "cannot get its size: %s", strerror(errno));
 }
 
 int file_content_crc(int fd, uint64_t size, uint32_t *crc, struct err *e)
