@@ -6,12 +6,6 @@
 
 #include "lib/replay.h"
 
-/* Sink writing home blocks through an io channel (the image itself). */
-void io_sink_init(struct replay_sink *sink, io_channel io);
-
-/* Sink that writes nothing (dry run). */
-void null_sink_init(struct replay_sink *sink);
-
 int recovery_finish(ext2_filsys fs, struct journal *j, const struct replay_result *r,
 		    struct err *e);
 
