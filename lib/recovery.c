@@ -46,23 +46,104 @@ static int update_fs_super(ext2_filsys fs, const struct replay_result *r, int jo
 	return 0;
 }
 
-int recovery_finish(ext2_filsys fs, struct journal *j, const struct replay_result *r,
-		    struct err *e)
+int recovery_open(struct recovery *rs, ext2_filsys fs, const struct recovery_opts *o,
+		  struct err *e)
 {
+	struct journal_open_opts jo = { 0 };
+
+	memset(rs, 0, sizeof(*rs));
+	if (o)
+		rs->opts = *o;
+	jo.external_path = rs->opts.journal_path;
+	jo.writable = rs->opts.writable;
+	rs->fs = fs;
+	if (journal_open(fs, &jo, &rs->j, e))
+		return -1;
+	if (journal_scan(rs->j, &rs->log, e) ||
+	    (rs->opts.has_upto && replay_check_upto(&rs->log, rs->opts.upto, e))) {
+		recovery_close(rs);
+		return -1;
+	}
+	return 0;
+}
+
+void recovery_close(struct recovery *rs)
+{
+	replay_result_free(&rs->result);
+	jlog_free(&rs->log);
+	journal_close(rs->j);
+	memset(rs, 0, sizeof(*rs));
+}
+
+int recovery_needed(const struct recovery *rs)
+{
+	return rs->j->start != 0 || ext2fs_has_feature_journal_needs_recovery(rs->fs->super);
+}
+
+int recovery_rebind(struct recovery *rs, ext2_filsys fs, struct err *e)
+{
+	struct journal_open_opts jo = { .external_path = rs->opts.journal_path,
+					.writable = rs->opts.writable };
+	struct journal *j;
+
+	if (journal_open(fs, &jo, &j, e))
+		return -1;
+	if (memcmp(j->sb, rs->j->sb, JSB_SIZE) != 0) {
+		journal_close(j);
+		return fail(e, EXIT_OPERATIONAL, "the journal changed while it was being read");
+	}
+	journal_close(rs->j);
+	rs->j = j;
+	rs->fs = fs;
+	if (rs->log.data)
+		log_reader_bind(rs->log.data, j);
+	return 0;
+}
+
+int recovery_replay(struct recovery *rs, struct replay_sink *sink, struct err *e)
+{
+	struct replay_opts ro = { .has_upto = rs->opts.has_upto, .upto = rs->opts.upto,
+				  .fs_blocks = ext2fs_blocks_count(rs->fs->super),
+				  .progress = rs->opts.progress,
+				  .progress_ctx = rs->opts.progress_ctx,
+				  .vcache = rs->opts.vcache };
+
+	replay_result_free(&rs->result);
+	if (replay_into(rs->j, &rs->log, &ro, sink, &rs->result, e))
+		return -1;
+	rs->replayed = 1;
+	/* --upto stops among the full commits: the fast commit after them
+	 * is not reached. */
+	if (!rs->result.fatal && rs->log.fc.present && rs->opts.has_upto)
+		rs->result.fc_dropped = 1;
+	return 0;
+}
+
+int recovery_finish(struct recovery *rs, struct err *e)
+{
+	struct journal *j = rs->j;
 	int journal_errno = (int32_t)get_be32(j->sb, JSB_ERRNO) != 0;
 
 	/* The replayed blocks must be durable before the log is declared empty. */
-	if (io_channel_flush(fs->io))
+	if (io_channel_flush(rs->fs->io))
 		return fail(e, EXIT_OPERATIONAL, "flushing replayed blocks failed");
 	put_be32(j->sb, JSB_START, 0);
-	put_be32(j->sb, JSB_SEQUENCE, r->new_sequence);
+	put_be32(j->sb, JSB_SEQUENCE, rs->result.new_sequence);
 	put_be32(j->sb, JSB_ERRNO, 0);
 	if (journal_write_super(j, e))
 		return -1;
-	return update_fs_super(fs, r, journal_errno, e);
+	return update_fs_super(rs->fs, &rs->result, journal_errno, e);
 }
 
-int recovery_finish_fs_only(ext2_filsys fs, const struct replay_result *r, struct err *e)
+int recovery_finish_fs_only(struct recovery *rs, struct err *e)
 {
-	return update_fs_super(fs, r, 0, e);
+	return update_fs_super(rs->fs, &rs->result, 0, e);
+}
+
+void recovery_take(struct recovery *rs, struct jlog *log, struct replay_result *r)
+{
+	*log = rs->log;
+	*r = rs->result;
+	memset(&rs->log, 0, sizeof(rs->log));
+	memset(&rs->result, 0, sizeof(rs->result));
 }
