@@ -5,7 +5,7 @@
 #include "lib/log_reader.h"
 
 #define LOG_CHUNK_MIN ((size_t)256 << 10)
-#define LOG_CHUNK_MAX ((size_t)8 << 20)
+#define LOG_CHUNK_MAX ((size_t)4 << 20)
 #define LOG_WINDOW ((size_t)1 << 20)
 #define LOG_WINDOW_JUMP 16	/* blocks */
 

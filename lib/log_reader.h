@@ -1,6 +1,6 @@
 /* log_reader.h: the live log read once, in large sequential reads.  The
  * scan pass walks the log from s_start; the reader reads ahead along the
- * log's order (wrapping at its end) in chunks that grow to LOG_CHUNK_MAX,
+ * log's order (wrapping at its end) in chunks that grow to 4 MiB,
  * and keeps what it read, up to a memory budget, so that the replay pass
  * takes its copies from memory instead of reading the log again.  Blocks
  * past the budget, or outside the circular log, come through a window of

@@ -37,9 +37,9 @@ static int update_fs_super(ext2_filsys fs, const struct replay_result *r, int jo
 	if (ext2fs_le32_to_cpu(sb->s_feature_ro_compat) & EXT4_FEATURE_RO_COMPAT_METADATA_CSUM)
 		sb->s_checksum = ext2fs_cpu_to_le32(ext2fs_crc32c_le(
 			~0U, (unsigned char *)sb, offsetof(struct ext2_super_block, s_checksum)));
+	/* The last write of the recovery: closing the image (image_close)
+	 * flushes it, so no flush of its own here. */
 	rc = io_channel_write_blk64(fs->io, blk, 1, buf);
-	if (!rc)
-		rc = io_channel_flush(fs->io);
 	free(buf);
 	if (rc)
 		return fail(e, EXIT_OPERATIONAL, "writing the superblock: %s", errcode_text(rc));
@@ -142,6 +142,12 @@ int recovery_finish_fs_only(struct recovery *rs, struct err *e)
 
 void recovery_take(struct recovery *rs, struct jlog *log, struct replay_result *r)
 {
+	/* The log's bytes were for the replay pass: do not keep them. */
+	if (rs->log.data) {
+		log_reader_free(rs->log.data);
+		free(rs->log.data);
+		rs->log.data = NULL;
+	}
 	*log = rs->log;
 	*r = rs->result;
 	memset(&rs->log, 0, sizeof(rs->log));

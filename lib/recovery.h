@@ -50,15 +50,19 @@ int recovery_rebind(struct recovery *rs, ext2_filsys fs, struct err *e);
 int recovery_replay(struct recovery *rs, struct replay_sink *sink, struct err *e);
 
 /* After the replay: the journal's superblock (empty log, new sequence,
- * errno cleared) and the filesystem's (needs_recovery cleared, state). */
+ * errno cleared) and the filesystem's (needs_recovery cleared, state).
+ * The home blocks are flushed before the journal's superblock is written,
+ * and that before the filesystem's; the last write is durable once the
+ * image is closed (image_close flushes). */
 int recovery_finish(struct recovery *rs, struct err *e);
 
 /* Only the filesystem superblock's part, for in-memory views where the
  * journal itself need not be marked empty. */
 int recovery_finish_fs_only(struct recovery *rs, struct err *e);
 
-/* Hand the scan and the result over to the caller (which frees them with
- * jlog_free and replay_result_free), e.g. a view that outlives the session. */
+/* Hand the scan (without the log's bytes) and the result over to the
+ * caller, which frees them with jlog_free and replay_result_free: a view
+ * that outlives the session. */
 void recovery_take(struct recovery *rs, struct jlog *log, struct replay_result *r);
 
 #endif
