@@ -1,6 +1,7 @@
 /* log_reader.c: see log_reader.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lib/log_reader.h"
 
@@ -26,8 +27,17 @@ int log_reader_init(struct log_reader *r, struct journal *j, uint32_t start, siz
 		r->cap = r->span;
 	r->chunk = blocks_in(LOG_CHUNK_MIN, j->blocksize);
 	r->win_cap = blocks_in(LOG_WINDOW, j->blocksize);
-	/* Pages of mem are only touched as the log is read into them. */
-	r->mem = malloc((size_t)r->cap * j->blocksize);
+	/* Pages of mem are only touched as the log is read into them; huge
+	 * pages where the kernel gives them, so that filling it costs a few
+	 * page faults instead of one per 4 KiB. */
+	r->mem_len = (size_t)r->cap * j->blocksize;
+	r->mem = mmap(NULL, r->mem_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r->mem == MAP_FAILED)
+		r->mem = NULL;
+#ifdef MADV_HUGEPAGE
+	else
+		madvise(r->mem, r->mem_len, MADV_HUGEPAGE);
+#endif
 	r->win = malloc((size_t)r->win_cap * j->blocksize);
 	if (!r->mem || !r->win) {
 		log_reader_free(r);
@@ -38,7 +48,8 @@ int log_reader_init(struct log_reader *r, struct journal *j, uint32_t start, siz
 
 void log_reader_free(struct log_reader *r)
 {
-	free(r->mem);
+	if (r->mem)
+		munmap(r->mem, r->mem_len);
 	free(r->win);
 	r->mem = r->win = NULL;
 	r->have = r->cap = r->win_count = 0;

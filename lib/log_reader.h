@@ -20,6 +20,7 @@ struct log_reader {
 	uint32_t start;		/* journal block that is first in log order */
 	uint32_t span;		/* blocks in the circular log (last - first) */
 	uint8_t *mem;		/* log order [0, have) from start */
+	size_t mem_len;
 	uint32_t have, cap;	/* cap: the budget, in blocks */
 	uint32_t chunk;		/* next read-ahead, in blocks */
 	uint8_t *win;		/* fallback window */
