@@ -144,3 +144,10 @@ const uint8_t *log_reader_get(struct log_reader *r, uint32_t jblk, struct err *e
 	}
 	return from_window(r, jblk, e);
 }
+
+const uint8_t *log_reader_kept(const struct log_reader *r, uint32_t jblk)
+{
+	uint32_t idx = log_order(r, jblk);
+
+	return idx < r->have ? r->mem + (size_t)idx * r->j->blocksize : NULL;
+}

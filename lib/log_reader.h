@@ -37,6 +37,11 @@ void log_reader_free(struct log_reader *r);
  * stays valid: the log's content is the same). */
 void log_reader_bind(struct log_reader *r, struct journal *j);
 
+/* Journal block jblk if it is already in memory (no I/O), else NULL.  The
+ * pointer stays valid until log_reader_free; blocks next to each other in
+ * log order are next to each other there. */
+const uint8_t *log_reader_kept(const struct log_reader *r, uint32_t jblk);
+
 /* Journal block jblk (< j->maxlen), valid until the next call. */
 const uint8_t *log_reader_get(struct log_reader *r, uint32_t jblk, struct err *e);
 

@@ -180,22 +180,40 @@ static int choose_copies(struct journal *j, const struct jlog *log, uint32_t end
 	return 0;
 }
 
-/* Copy the winners win[0..n) (adjacent home blocks) into run, un-escaped. */
-static int gather_run(struct journal *j, struct log_reader *rd, const struct copies *c,
-		      const struct winner *win, size_t n, uint8_t *run, struct err *e)
+/* The winners win[0..n) (adjacent home blocks) as one buffer, un-escaped:
+ * straight from the log kept in memory when they lie there in order and
+ * none is escaped (a data=journal file logged whole), else copied into run. */
+static const uint8_t *gather_run(struct journal *j, struct log_reader *rd,
+				 const struct copies *c, const struct winner *win, size_t n,
+				 uint8_t *run, struct err *e)
 {
-	for (size_t k = 0; k < n; k++) {
+	const uint8_t *first = NULL;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		const struct jtag *g = c->tag[win[k].copy];
+		const uint8_t *kept = log_reader_kept(rd, g->log_block);
+
+		if ((g->flags & JBD2_FLAG_ESCAPE) || !kept ||
+		    (k && kept != first + k * j->blocksize))
+			break;
+		if (k == 0)
+			first = kept;
+	}
+	if (k == n)
+		return first;
+	for (k = 0; k < n; k++) {
 		const struct jtag *g = c->tag[win[k].copy];
 		const uint8_t *data = log_reader_get(rd, g->log_block, e);
 		uint8_t *to = run + k * j->blocksize;
 
 		if (!data)
-			return -1;
+			return NULL;
 		memcpy(to, data, j->blocksize);
 		if (g->flags & JBD2_FLAG_ESCAPE)
 			put_be32(to, 0, JBD2_MAGIC);
 	}
-	return 0;
+	return run;
 }
 
 /* Write each home block once, in block order, adjacent blocks as one run:
@@ -207,6 +225,7 @@ static int write_winners(struct journal *j, struct copies *c, const struct block
 	struct winner *win = malloc((newest->len + 1) * sizeof(*win));
 	size_t run_max = RUN_BYTES / j->blocksize ? RUN_BYTES / j->blocksize : 1;
 	uint8_t *run = malloc(run_max * j->blocksize);
+	const uint8_t *data;
 	size_t n = 0;
 	int rc = 0;
 
@@ -230,9 +249,8 @@ static int write_winners(struct journal *j, struct copies *c, const struct block
 			rc = cancel_fail(e, NULL);
 			break;
 		}
-		rc = gather_run(j, rd, c, win + i, len, run, e);
-		if (rc == 0)
-			rc = sink->write(sink, win[i].fs_block, (uint32_t)len, run, e);
+		data = gather_run(j, rd, c, win + i, len, run, e);
+		rc = data ? sink->write(sink, win[i].fs_block, (uint32_t)len, data, e) : -1;
 		if (rc == 0)
 			r->blocks_written += len;
 	}
