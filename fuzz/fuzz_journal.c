@@ -6,8 +6,6 @@
 
 #include "fuzz/fuzz_input.h"
 #include "lib/image.h"
-#include "lib/journal.h"
-#include "lib/journal_scan.h"
 #include "lib/overlay.h"
 #include "lib/recovery.h"
 #include "lib/replay.h"
@@ -16,24 +14,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 static void replay_journal(ext2_filsys fs)
 {
-	struct replay_opts ro = { .fs_blocks = ext2fs_blocks_count(fs->super) };
-	struct replay_result r;
 	struct replay_sink sink;
-	struct journal *j;
-	struct jlog log;
+	struct recovery rs;
 	struct err e = { 0 };
 
-	if (journal_open(fs, NULL, &j, &e))
+	if (recovery_open(&rs, fs, NULL, &e))
 		return;
-	if (journal_scan(j, &log, &e) == 0) {
-		io_sink_init(&sink, fs->io);
-		memset(&r, 0, sizeof(r));
-		if (replay_into(j, &log, &ro, &sink, &r, &e) == 0)
-			recovery_finish_fs_only(fs, &r, &e);
-		replay_result_free(&r);
-		jlog_free(&log);
-	}
-	journal_close(j);
+	io_sink_init(&sink, fs->io);
+	if (recovery_replay(&rs, &sink, &e) == 0)
+		recovery_finish_fs_only(&rs, &e);
+	recovery_close(&rs);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)

@@ -134,6 +134,34 @@ int journal_read(struct journal *j, uint32_t jblk, void *buf, struct err *e)
 	return 0;
 }
 
+int journal_read_blocks(struct journal *j, uint32_t jblk, uint32_t count, void *buf,
+			struct err *e)
+{
+	uint8_t *p = buf;
+
+	if (jblk >= j->maxlen || count > j->maxlen - jblk)
+		return fail(e, EXIT_OPERATIONAL, "journal blocks %u+%u are past the journal's end (%u)",
+			    jblk, count, j->maxlen);
+	while (count) {
+		blk64_t dev = j->map ? j->map[jblk] : jblk;
+		uint32_t n = 1;
+		errcode_t rc;
+
+		/* One read per run of blocks that are adjacent on the device. */
+		while (n < count && n < (1U << 20) && (!j->map || j->map[jblk + n] == dev + n))
+			n++;
+		rc = io_channel_read_blk64(j->io, dev, (int)n, p);
+		if (rc)
+			return fail(e, EXIT_OPERATIONAL,
+				    "reading journal blocks %u+%u (device block %llu): %s", jblk, n,
+				    (unsigned long long)dev, errcode_text(rc));
+		jblk += n;
+		count -= n;
+		p += (size_t)n * j->blocksize;
+	}
+	return 0;
+}
+
 struct map_walk {
 	blk64_t *map;
 	uint32_t len;

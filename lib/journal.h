@@ -52,6 +52,11 @@ void journal_close(struct journal *j);
 /* Read journal block jblk (0 <= jblk < maxlen) into buf. */
 int journal_read(struct journal *j, uint32_t jblk, void *buf, struct err *e);
 
+/* Read count consecutive journal blocks from jblk, with one I/O for each
+ * run of them that is contiguous on the device. */
+int journal_read_blocks(struct journal *j, uint32_t jblk, uint32_t count, void *buf,
+			struct err *e);
+
 /* Advance a log position by one block, wrapping at the end of the log. */
 uint32_t journal_next(const struct journal *j, uint32_t jblk);
 

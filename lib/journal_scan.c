@@ -10,6 +10,7 @@
 struct scan_state {
 	struct journal *j;
 	struct jlog *log;
+	struct log_reader *rd;
 	uint8_t *buf;
 	uint32_t pos;		/* next journal block to read */
 	uint32_t next_tid;
@@ -122,19 +123,15 @@ static int read_descriptor(struct scan_state *s, struct jtxn *t)
 static int sum_v1(struct scan_state *s, size_t first_tag)
 {
 	struct jtxn *t = &s->log->txns[s->log->ntxns - 1];
-	uint8_t *data = malloc(s->j->blocksize);
 
-	if (!data)
-		return fail(s->e, EXIT_OPERATIONAL, "out of memory");
 	s->crc32_sum = ext2fs_crc32_be(s->crc32_sum, s->buf, s->j->blocksize);
 	for (size_t i = first_tag; i < t->ntags; i++) {
-		if (journal_read(s->j, t->tags[i].log_block, data, s->e)) {
-			free(data);
+		const uint8_t *data = log_reader_get(s->rd, t->tags[i].log_block, s->e);
+
+		if (!data)
 			return -1;
-		}
 		s->crc32_sum = ext2fs_crc32_be(s->crc32_sum, data, s->j->blocksize);
 	}
-	free(data);
 	return 0;
 }
 
@@ -158,6 +155,17 @@ static void parse_revoke(struct scan_state *s, struct jtxn *t)
 }
 
 enum step { STEP_NEXT, STEP_STOP, STEP_FAIL };
+
+/* Journal block jblk into s->buf, through the reader. */
+static int read_block(struct scan_state *s, uint32_t jblk)
+{
+	const uint8_t *b = log_reader_get(s->rd, jblk, s->e);
+
+	if (!b)
+		return -1;
+	memcpy(s->buf, b, s->j->blocksize);
+	return 0;
+}
 
 static int commit_csum_v1_ok(struct scan_state *s)
 {
@@ -252,7 +260,7 @@ static enum step scan_block(struct scan_state *s)
 	uint32_t here = s->pos;
 	uint32_t type;
 
-	if (journal_read(s->j, here, s->buf, s->e))
+	if (read_block(s, here))
 		return STEP_FAIL;
 	s->pos = journal_next(s->j, here);
 	if (get_be32(s->buf, JBD2_HDR_MAGIC) != JBD2_MAGIC ||
@@ -319,11 +327,9 @@ static int scan_fast_commit(struct scan_state *s)
 	area = malloc((size_t)n * j->blocksize);
 	if (!area)
 		return fail(s->e, EXIT_OPERATIONAL, "out of memory");
-	for (uint32_t b = 0; b < n; b++) {
-		if (journal_read(j, j->fc_first + b, area + (size_t)b * j->blocksize, s->e)) {
-			free(area);
-			return -1;
-		}
+	if (journal_read_blocks(j, j->fc_first, n, area, s->e)) {
+		free(area);
+		return -1;
 	}
 	if (fc_parse(&log->fc.log, area, n, j->blocksize, log->end_tid, j->fs_inode_size))
 		return fail(s->e, EXIT_OPERATIONAL, "out of memory");
@@ -349,7 +355,7 @@ static int find_last_tid(struct scan_state *s)
 	for (uint32_t n = 0; n < j->last - j->first; n++) {
 		uint32_t type, seq;
 
-		if (journal_read(j, pos, s->buf, s->e))
+		if (read_block(s, pos))
 			return -1;
 		pos = journal_next(j, pos);
 		seq = get_be32(s->buf, JBD2_HDR_SEQUENCE);
@@ -390,7 +396,7 @@ static void check_revoke_pass(struct jlog *log)
 	}
 }
 
-int journal_scan(struct journal *j, struct jlog *log, struct err *e)
+static int scan_log(struct journal *j, struct jlog *log, struct err *e)
 {
 	struct scan_state s = { .j = j, .log = log, .e = e, .crc32_sum = ~0U };
 	uint64_t walked = 0;
@@ -401,8 +407,15 @@ int journal_scan(struct journal *j, struct jlog *log, struct err *e)
 	if (j->start == 0)
 		return 0;	/* clean journal: nothing to recover */
 	s.buf = malloc(j->blocksize);
-	if (!s.buf)
+	log->data = s.rd = malloc(sizeof(*s.rd));
+	if (!s.buf || !s.rd) {
+		free(s.buf);
 		return fail(e, EXIT_OPERATIONAL, "out of memory");
+	}
+	if (log_reader_init(s.rd, j, j->start, LOG_READER_BUDGET, e)) {
+		free(s.buf);
+		return -1;
+	}
 	s.pos = j->start;
 	s.next_tid = j->sequence;
 	/* A log can never hold more blocks than it has; a longer walk means
@@ -434,6 +447,15 @@ int journal_scan(struct journal *j, struct jlog *log, struct err *e)
 	return 0;
 }
 
+int journal_scan(struct journal *j, struct jlog *log, struct err *e)
+{
+	if (scan_log(j, log, e)) {
+		jlog_free(log);
+		return -1;
+	}
+	return 0;
+}
+
 size_t jlog_committed(const struct jlog *log)
 {
 	size_t n = 0;
@@ -452,5 +474,8 @@ void jlog_free(struct jlog *log)
 	}
 	free(log->txns);
 	fc_log_free(&log->fc.log);
+	if (log->data)
+		log_reader_free(log->data);
+	free(log->data);
 	memset(log, 0, sizeof(*log));
 }

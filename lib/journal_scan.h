@@ -6,6 +6,7 @@
 
 #include "lib/fc.h"
 #include "lib/journal.h"
+#include "lib/log_reader.h"
 
 enum txn_state {
 	TXN_COMMITTED,	/* commit block found and valid: replayable */
@@ -58,6 +59,9 @@ struct jlog {
 	char fatal_msg[256];
 	uint32_t stop_block;	/* journal block where the walk stopped */
 	struct fc_info fc;
+	/* The log's blocks as the scan read them, for the replay pass (NULL
+	 * for an empty log).  Owned by the jlog. */
+	struct log_reader *data;
 };
 
 /* Walk the log from s_start.  Fails only on I/O or memory errors; journal

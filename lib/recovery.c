@@ -1,57 +1,18 @@
-/* recovery.c: sinks and the superblock updates after replay. */
+/* recovery.c: the superblock updates after replay. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/recovery.h"
-
-#define SB_OFFSET 1024
-#define SB_STATE 0x3a
-#define SB_FEATURE_INCOMPAT 0x60
-#define SB_FEATURE_RO_COMPAT 0x64
-#define SB_CHECKSUM 0x3fc
-#define INCOMPAT_RECOVER 0x4
-#define RO_COMPAT_METADATA_CSUM 0x400
-#define STATE_VALID 0x1
-#define STATE_ERROR 0x2
-
-static int io_sink_write(struct replay_sink *sink, uint64_t fs_block, const void *buf,
-			 struct err *e)
-{
-	errcode_t rc = io_channel_write_blk64(sink->ctx, fs_block, 1, buf);
-
-	if (rc)
-		return fail(e, EXIT_OPERATIONAL, "writing block %llu: %s",
-			    (unsigned long long)fs_block, errcode_text(rc));
-	return 0;
-}
-
-void io_sink_init(struct replay_sink *sink, io_channel io)
-{
-	sink->write_block = io_sink_write;
-	sink->ctx = io;
-}
-
-static int null_sink_write(struct replay_sink *sink, uint64_t fs_block, const void *buf,
-			   struct err *e)
-{
-	(void)sink, (void)fs_block, (void)buf, (void)e;
-	return 0;
-}
-
-void null_sink_init(struct replay_sink *sink)
-{
-	sink->write_block = null_sink_write;
-	sink->ctx = NULL;
-}
 
 /* Rewrite the primary superblock from disk, since replay may have changed
  * it: clear needs_recovery and record the outcome in s_state, as e2fsck. */
 static int update_fs_super(ext2_filsys fs, const struct replay_result *r, int journal_errno,
 			   struct err *e)
 {
-	blk64_t blk = SB_OFFSET / fs->blocksize;
-	size_t off = SB_OFFSET % fs->blocksize;
-	uint8_t *buf = malloc(fs->blocksize), *sb;
+	blk64_t blk = SUPERBLOCK_OFFSET / fs->blocksize;
+	uint8_t *buf = malloc(fs->blocksize);
+	struct ext2_super_block *sb;
 	uint16_t state;
 	errcode_t rc;
 
@@ -62,43 +23,133 @@ static int update_fs_super(ext2_filsys fs, const struct replay_result *r, int jo
 		free(buf);
 		return fail(e, EXIT_OPERATIONAL, "reading the superblock: %s", errcode_text(rc));
 	}
-	sb = buf + off;
-	put_le32(sb, SB_FEATURE_INCOMPAT, get_le32(sb, SB_FEATURE_INCOMPAT) & ~INCOMPAT_RECOVER);
-	state = get_le16(sb, SB_STATE);
+	/* The on-disk copy, little-endian: fs->super is libext2fs's cached
+	 * copy from before replay and must not be written over it. */
+	sb = (struct ext2_super_block *)(buf + SUPERBLOCK_OFFSET % fs->blocksize);
+	sb->s_feature_incompat = ext2fs_cpu_to_le32(ext2fs_le32_to_cpu(sb->s_feature_incompat) &
+						    ~EXT3_FEATURE_INCOMPAT_RECOVER);
+	state = ext2fs_le16_to_cpu(sb->s_state);
 	if (r->fatal || r->nbad)
-		state &= ~STATE_VALID;	/* a full fsck is needed */
+		state &= ~EXT2_VALID_FS;	/* a full fsck is needed */
 	if (r->failed_commit || journal_errno)
-		state |= STATE_ERROR;
-	sb[SB_STATE] = state & 0xff;
-	sb[SB_STATE + 1] = state >> 8;
-	if (get_le32(sb, SB_FEATURE_RO_COMPAT) & RO_COMPAT_METADATA_CSUM)
-		put_le32(sb, SB_CHECKSUM, ext2fs_crc32c_le(~0U, sb, SB_CHECKSUM));
+		state |= EXT2_ERROR_FS;
+	sb->s_state = ext2fs_cpu_to_le16(state);
+	if (ext2fs_le32_to_cpu(sb->s_feature_ro_compat) & EXT4_FEATURE_RO_COMPAT_METADATA_CSUM)
+		sb->s_checksum = ext2fs_cpu_to_le32(ext2fs_crc32c_le(
+			~0U, (unsigned char *)sb, offsetof(struct ext2_super_block, s_checksum)));
+	/* The last write of the recovery: closing the image (image_close)
+	 * flushes it, so no flush of its own here. */
 	rc = io_channel_write_blk64(fs->io, blk, 1, buf);
-	if (!rc)
-		rc = io_channel_flush(fs->io);
 	free(buf);
 	if (rc)
 		return fail(e, EXIT_OPERATIONAL, "writing the superblock: %s", errcode_text(rc));
 	return 0;
 }
 
-int recovery_finish(ext2_filsys fs, struct journal *j, const struct replay_result *r,
-		    struct err *e)
+int recovery_open(struct recovery *rs, ext2_filsys fs, const struct recovery_opts *o,
+		  struct err *e)
 {
+	struct journal_open_opts jo = { 0 };
+
+	memset(rs, 0, sizeof(*rs));
+	if (o)
+		rs->opts = *o;
+	jo.external_path = rs->opts.journal_path;
+	jo.writable = rs->opts.writable;
+	rs->fs = fs;
+	if (journal_open(fs, &jo, &rs->j, e))
+		return -1;
+	if (journal_scan(rs->j, &rs->log, e) ||
+	    (rs->opts.has_upto && replay_check_upto(&rs->log, rs->opts.upto, e))) {
+		recovery_close(rs);
+		return -1;
+	}
+	return 0;
+}
+
+void recovery_close(struct recovery *rs)
+{
+	replay_result_free(&rs->result);
+	jlog_free(&rs->log);
+	journal_close(rs->j);
+	memset(rs, 0, sizeof(*rs));
+}
+
+int recovery_needed(const struct recovery *rs)
+{
+	return rs->j->start != 0 || ext2fs_has_feature_journal_needs_recovery(rs->fs->super);
+}
+
+int recovery_rebind(struct recovery *rs, ext2_filsys fs, struct err *e)
+{
+	struct journal_open_opts jo = { .external_path = rs->opts.journal_path,
+					.writable = rs->opts.writable };
+	struct journal *j;
+
+	if (journal_open(fs, &jo, &j, e))
+		return -1;
+	if (memcmp(j->sb, rs->j->sb, JSB_SIZE) != 0) {
+		journal_close(j);
+		return fail(e, EXIT_OPERATIONAL, "the journal changed while it was being read");
+	}
+	journal_close(rs->j);
+	rs->j = j;
+	rs->fs = fs;
+	if (rs->log.data)
+		log_reader_bind(rs->log.data, j);
+	return 0;
+}
+
+int recovery_replay(struct recovery *rs, struct replay_sink *sink, struct err *e)
+{
+	struct replay_opts ro = { .has_upto = rs->opts.has_upto, .upto = rs->opts.upto,
+				  .fs_blocks = ext2fs_blocks_count(rs->fs->super),
+				  .progress = rs->opts.progress,
+				  .progress_ctx = rs->opts.progress_ctx,
+				  .vcache = rs->opts.vcache };
+
+	replay_result_free(&rs->result);
+	if (replay_into(rs->j, &rs->log, &ro, sink, &rs->result, e))
+		return -1;
+	rs->replayed = 1;
+	/* --upto stops among the full commits: the fast commit after them
+	 * is not reached. */
+	if (!rs->result.fatal && rs->log.fc.present && rs->opts.has_upto)
+		rs->result.fc_dropped = 1;
+	return 0;
+}
+
+int recovery_finish(struct recovery *rs, struct err *e)
+{
+	struct journal *j = rs->j;
 	int journal_errno = (int32_t)get_be32(j->sb, JSB_ERRNO) != 0;
 
 	/* The replayed blocks must be durable before the log is declared empty. */
-	if (io_channel_flush(fs->io))
+	if (io_channel_flush(rs->fs->io))
 		return fail(e, EXIT_OPERATIONAL, "flushing replayed blocks failed");
 	put_be32(j->sb, JSB_START, 0);
-	put_be32(j->sb, JSB_SEQUENCE, r->new_sequence);
+	put_be32(j->sb, JSB_SEQUENCE, rs->result.new_sequence);
 	put_be32(j->sb, JSB_ERRNO, 0);
 	if (journal_write_super(j, e))
 		return -1;
-	return update_fs_super(fs, r, journal_errno, e);
+	return update_fs_super(rs->fs, &rs->result, journal_errno, e);
 }
 
-int recovery_finish_fs_only(ext2_filsys fs, const struct replay_result *r, struct err *e)
+int recovery_finish_fs_only(struct recovery *rs, struct err *e)
 {
-	return update_fs_super(fs, r, 0, e);
+	return update_fs_super(rs->fs, &rs->result, 0, e);
+}
+
+void recovery_take(struct recovery *rs, struct jlog *log, struct replay_result *r)
+{
+	/* The log's bytes were for the replay pass: do not keep them. */
+	if (rs->log.data) {
+		log_reader_free(rs->log.data);
+		free(rs->log.data);
+		rs->log.data = NULL;
+	}
+	*log = rs->log;
+	*r = rs->result;
+	memset(&rs->log, 0, sizeof(rs->log));
+	memset(&rs->result, 0, sizeof(rs->result));
 }

@@ -5,43 +5,11 @@
 #include "lib/cancel.h"
 #include "lib/replay.h"
 
-/* A window of consecutive journal blocks read with one I/O. */
-struct log_window {
-	uint8_t *buf;
-	uint32_t first, count, cap;
-};
-
-/* Read the log through a window so that walking it costs large reads. */
-static const uint8_t *log_block(struct journal *j, struct log_window *w, uint32_t jblk,
-				struct err *e)
-{
-	uint32_t n = 1;
-	blk64_t dev;
-	errcode_t rc;
-
-	if (w->count && jblk >= w->first && jblk - w->first < w->count)
-		return w->buf + (size_t)(jblk - w->first) * j->blocksize;
-	if (jblk >= j->maxlen) {
-		fail(e, EXIT_OPERATIONAL, "journal block %u is past the journal's end", jblk);
-		return NULL;
-	}
-	dev = j->map ? j->map[jblk] : jblk;
-	while (n < w->cap && jblk + n < j->last &&
-	       (j->map ? j->map[jblk + n] == dev + n : 1))
-		n++;
-	rc = io_channel_read_blk64(j->io, dev, (int)n, w->buf);
-	if (rc) {
-		w->count = 0;
-		fail(e, EXIT_OPERATIONAL, "reading journal block %u: %s", jblk, errcode_text(rc));
-		return NULL;
-	}
-	w->first = jblk;
-	w->count = n;
-	return w->buf;
-}
+/* Home blocks are written in runs of adjacent blocks of at most this size. */
+#define RUN_BYTES ((size_t)4 << 20)
 
 /* Tag checksum of one logged copy, through the cache when there is one. */
-static int copy_checksum_ok(struct journal *j, struct log_window *w, struct verify_cache *vc,
+static int copy_checksum_ok(struct journal *j, struct log_reader *rd, struct verify_cache *vc,
 			    const struct jtag *g, uint32_t tid, struct err *e)
 {
 	uint64_t dev = j->map ? j->map[g->log_block] : g->log_block;
@@ -49,7 +17,7 @@ static int copy_checksum_ok(struct journal *j, struct log_window *w, struct veri
 
 	if (vc && !j->external && verify_cache_known(vc, dev, j->blocksize, tid))
 		return 1;
-	data = log_block(j, w, g->log_block, e);
+	data = log_reader_get(rd, g->log_block, e);
 	if (!data)
 		return -1;
 	if (!journal_tag_csum_ok(j, g->raw, tid, data))
@@ -115,15 +83,15 @@ struct copies {
 };
 
 struct winner {
-	uint32_t log_block;
+	uint64_t fs_block;
 	uint32_t copy;
 };
 
-static int by_log_block(const void *a, const void *b)
+static int by_fs_block(const void *a, const void *b)
 {
 	const struct winner *x = a, *y = b;
 
-	return (x->log_block > y->log_block) - (x->log_block < y->log_block);
+	return (x->fs_block > y->fs_block) - (x->fs_block < y->fs_block);
 }
 
 /* Pick, per home block, the newest copy that is not revoked and whose tag
@@ -132,7 +100,7 @@ static int by_log_block(const void *a, const void *b)
 static int choose_copies(struct journal *j, const struct jlog *log, uint32_t end,
 			 const struct replay_opts *prog, size_t total, uint64_t fs_blocks,
 			 struct verify_cache *vc, const struct blockmap *rev, struct copies *c, struct blockmap *newest,
-			 struct log_window *w, struct replay_result *r, struct err *e)
+			 struct log_reader *rd, struct replay_result *r, struct err *e)
 {
 	for (size_t i = 0; i < log->ntxns; i++) {
 		const struct jtxn *t = &log->txns[i];
@@ -159,7 +127,7 @@ static int choose_copies(struct journal *j, const struct jlog *log, uint32_t end
 				continue;
 			}
 			if (j->csum_v2or3) {
-				int ok = copy_checksum_ok(j, w, vc, g, t->tid, e);
+				int ok = copy_checksum_ok(j, rd, vc, g, t->tid, e);
 
 				if (ok < 0)
 					return -1;
@@ -180,50 +148,82 @@ static int choose_copies(struct journal *j, const struct jlog *log, uint32_t end
 	return 0;
 }
 
+/* The winners win[0..n) (adjacent home blocks) as one buffer, un-escaped:
+ * straight from the log kept in memory when they lie there in order and
+ * none is escaped (a data=journal file logged whole), else copied into run. */
+static const uint8_t *gather_run(struct journal *j, struct log_reader *rd,
+				 const struct copies *c, const struct winner *win, size_t n,
+				 uint8_t *run, struct err *e)
+{
+	const uint8_t *first = NULL;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		const struct jtag *g = c->tag[win[k].copy];
+		const uint8_t *kept = log_reader_kept(rd, g->log_block);
+
+		if ((g->flags & JBD2_FLAG_ESCAPE) || !kept ||
+		    (k && kept != first + k * j->blocksize))
+			break;
+		if (k == 0)
+			first = kept;
+	}
+	if (k == n)
+		return first;
+	for (k = 0; k < n; k++) {
+		const struct jtag *g = c->tag[win[k].copy];
+		const uint8_t *data = log_reader_get(rd, g->log_block, e);
+		uint8_t *to = run + k * j->blocksize;
+
+		if (!data)
+			return NULL;
+		memcpy(to, data, j->blocksize);
+		if (g->flags & JBD2_FLAG_ESCAPE)
+			put_be32(to, 0, JBD2_MAGIC);
+	}
+	return run;
+}
+
+/* Write each home block once, in block order, adjacent blocks as one run:
+ * the sink sees as few and as large writes as the log allows. */
 static int write_winners(struct journal *j, struct copies *c, const struct blockmap *newest,
-			 struct log_window *w, struct replay_sink *sink, struct replay_result *r,
+			 struct log_reader *rd, struct replay_sink *sink, struct replay_result *r,
 			 struct err *e)
 {
 	struct winner *win = malloc((newest->len + 1) * sizeof(*win));
-	uint8_t *escaped = malloc(j->blocksize);
+	size_t run_max = RUN_BYTES / j->blocksize ? RUN_BYTES / j->blocksize : 1;
+	uint8_t *run = malloc(run_max * j->blocksize);
+	const uint8_t *data;
 	size_t n = 0;
 	int rc = 0;
 
-	if (!win || !escaped) {
+	if (!win || !run) {
 		free(win);
-		free(escaped);
+		free(run);
 		return fail(e, EXIT_OPERATIONAL, "out of memory");
 	}
 	for (size_t i = 0; i < newest->cap; i++)
 		if (newest->used[i])
-			win[n++] = (struct winner){ c->tag[newest->vals[i]]->log_block,
-						    newest->vals[i] };
-	qsort(win, n, sizeof(*win), by_log_block);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct jtag *g = c->tag[win[i].copy];
-		const uint8_t *data = log_block(j, w, g->log_block, e);
-
-		if (!data) {
-			rc = -1;
-			break;
-		}
-		if (g->flags & JBD2_FLAG_ESCAPE) {
-			memcpy(escaped, data, j->blocksize);
-			put_be32(escaped, 0, JBD2_MAGIC);
-			data = escaped;
-		}
-		/* Between two whole blocks: a replay stopped here is finished by
+			win[n++] = (struct winner){ newest->keys[i], newest->vals[i] };
+	qsort(win, n, sizeof(*win), by_fs_block);
+	for (size_t i = 0, len; i < n && rc == 0; i += len) {
+		for (len = 1; i + len < n && len < run_max &&
+			      win[i + len].fs_block == win[i].fs_block + len;
+		     len++)
+			;
+		/* Between two runs: a replay stopped here is finished by
 		 * running it again, as after a crash. */
 		if (cancel_point()) {
 			rc = cancel_fail(e, NULL);
 			break;
 		}
-		rc = sink->write_block(sink, g->fs_block, data, e);
+		data = gather_run(j, rd, c, win + i, len, run, e);
+		rc = data ? sink->write(sink, win[i].fs_block, (uint32_t)len, data, e) : -1;
 		if (rc == 0)
-			r->blocks_written++;
+			r->blocks_written += len;
 	}
 	free(win);
-	free(escaped);
+	free(run);
 	return rc;
 }
 
@@ -255,7 +255,7 @@ int replay_into(struct journal *j, const struct jlog *log, const struct replay_o
 {
 	struct blockmap rev = { 0 }, newest = { 0 };
 	struct copies c = { 0 };
-	struct log_window w = { 0 };
+	struct log_reader own, *rd = log->data;
 	uint32_t end = log->end_tid;
 	size_t total = 0;
 	int rc = -1;
@@ -285,20 +285,25 @@ int replay_into(struct journal *j, const struct jlog *log, const struct replay_o
 	}
 	for (size_t i = 0; i < log->ntxns; i++)
 		total += log->txns[i].ntags;
-	w.cap = j->blocksize >= (1U << 20) ? 1 : (1U << 20) / j->blocksize;
-	w.buf = malloc((size_t)w.cap * j->blocksize);
+	if (!rd) {
+		rd = &own;
+		if (log_reader_init(rd, j, j->start, LOG_READER_BUDGET, e))
+			return -1;
+	}
+	/* The scan may have read through another open of the same journal. */
+	log_reader_bind(rd, j);
 	c.tag = malloc((total + 1) * sizeof(*c.tag));
 	c.tid = malloc((total + 1) * sizeof(*c.tid));
-	if (!w.buf || !c.tag || !c.tid || blockmap_init(&rev, 64) ||
+	if (!c.tag || !c.tid || blockmap_init(&rev, 64) ||
 	    blockmap_init(&newest, total) || build_revokes(log, end, &rev)) {
 		fail(e, EXIT_OPERATIONAL, "out of memory");
 		goto out;
 	}
 	if (choose_copies(j, log, end, opts && opts->progress ? opts : NULL, total,
 			  opts ? opts->fs_blocks : 0, opts ? opts->vcache : NULL, &rev, &c, &newest,
-			  &w, r, e))
+			  rd, r, e))
 		goto out;
-	if (write_winners(j, &c, &newest, &w, sink, r, e))
+	if (write_winners(j, &c, &newest, rd, sink, r, e))
 		goto out;
 	r->blocks_lost = count_lost(r, &c, &newest);
 	rc = 0;
@@ -307,7 +312,8 @@ out:
 	blockmap_free(&newest);
 	free(c.tag);
 	free(c.tid);
-	free(w.buf);
+	if (rd == &own)
+		log_reader_free(rd);
 	return rc;
 }
 

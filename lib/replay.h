@@ -10,11 +10,20 @@
 #include "lib/verify_cache.h"
 
 struct replay_sink {
-	/* buf holds one journal block, already un-escaped. */
-	int (*write_block)(struct replay_sink *sink, uint64_t fs_block, const void *buf,
-			   struct err *e);
+	/* buf holds count adjacent home blocks from fs_block on, already
+	 * un-escaped.  Replay calls it in increasing block order. */
+	int (*write)(struct replay_sink *sink, uint64_t fs_block, uint32_t count, const void *buf,
+		     struct err *e);
 	void *ctx;
 };
+
+/* Sink writing home blocks through an io channel: the image itself, an
+ * --output copy, the undo manager, or an overlay.  One channel write per
+ * run of adjacent blocks. */
+void io_sink_init(struct replay_sink *sink, io_channel io);
+
+/* Sink that writes nothing (dry run). */
+void null_sink_init(struct replay_sink *sink);
 
 struct replay_opts {
 	int has_upto;

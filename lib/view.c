@@ -43,36 +43,29 @@ static int journal_damaged(struct view *v, const struct view_opts *opts, struct 
  * superblock and descriptors. */
 static int replay_into_overlay(struct view *v, const struct view_opts *opts, struct err *e)
 {
-	struct journal_open_opts jo = { .external_path = opts->journal_path };
-	struct replay_opts ro = { 0 };
+	struct recovery_opts ro = { .journal_path = opts->journal_path, .vcache = opts->vcache };
 	struct replay_sink sink;
-	struct journal *j;
+	struct recovery rs;
 
-	if (journal_open(v->fs, &jo, &j, e))
+	if (recovery_open(&rs, v->fs, &ro, e))
 		return journal_damaged(v, opts, e);
-	v->journal_blocks = j->maxlen;
-	if (journal_scan(j, &v->log, e)) {
-		journal_close(j);
-		return journal_damaged(v, opts, e);
-	}
+	v->journal_blocks = rs.j->maxlen;
 	/* As the kernel at mount: a log without needs_recovery is discarded,
 	 * not replayed (e2fsck -y would ask to replay it; ext4da-replay does). */
 	v->needed_recovery = ext2fs_has_feature_journal_needs_recovery(v->fs->super);
-	v->stale_log = j->start != 0 && !v->needed_recovery;
+	v->stale_log = rs.j->start != 0 && !v->needed_recovery;
 	if (v->needed_recovery && opts->replay) {
 		io_sink_init(&sink, v->fs->io);
-		ro.fs_blocks = ext2fs_blocks_count(v->fs->super);
-		ro.vcache = opts->vcache;
-		if (ro.vcache)	/* generations as this view sees the device */
-			verify_cache_bind(ro.vcache, v->ov);
-		if (replay_into(j, &v->log, &ro, &sink, &v->result, e) ||
-		    recovery_finish_fs_only(v->fs, &v->result, e)) {
-			journal_close(j);
+		if (opts->vcache)	/* generations as this view sees the device */
+			verify_cache_bind(opts->vcache, v->ov);
+		if (recovery_replay(&rs, &sink, e) || recovery_finish_fs_only(&rs, e)) {
+			recovery_close(&rs);
 			return -1;
 		}
 		v->replayed = 1;
 	}
-	journal_close(j);
+	recovery_take(&rs, &v->log, &v->result);
+	recovery_close(&rs);
 	if (!v->replayed)
 		return 0;
 	ext2fs_free(v->fs);

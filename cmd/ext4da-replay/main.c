@@ -105,30 +105,50 @@ static void report_progress(void *ctx, uint64_t done, uint64_t total)
 	(void)total;
 }
 
-/* Open image and journal, and scan the log. */
-static int load(const struct replay_cmd *cmd, const char *path, const struct image_open_opts *io,
-		ext2_filsys *fs, struct journal **j, struct jlog *log, struct err *e)
+static struct recovery_opts session_opts(const struct replay_cmd *cmd, int writable)
 {
-	struct journal_open_opts jo = { .external_path = cmd->journal_path,
-					.writable = io->writable };
+	return (struct recovery_opts){ .journal_path = cmd->journal_path, .writable = writable,
+				       .has_upto = cmd->has_upto, .upto = cmd->upto };
+}
 
-	*fs = NULL;
-	*j = NULL;
-	if (image_open(path, io, fs, e))
+/* Open the image read-only and scan its journal: the one scan of the run.
+ * Everything is checked here, so that bad input never gets as far as a
+ * write, an undo file or a half-made output. */
+static int session_open(const struct replay_cmd *cmd, ext2_filsys *fs, struct recovery *rs,
+			struct err *e)
+{
+	struct image_open_opts ro = { 0 };
+	struct recovery_opts o = session_opts(cmd, 0);
+
+	if (image_open(cmd->image, &ro, fs, e))
 		return -1;
-	if (journal_open(*fs, &jo, j, e) || journal_scan(*j, log, e)) {
-		journal_close(*j);
+	if (recovery_open(rs, *fs, &o, e)) {
 		image_close(*fs, NULL);
-		*j = NULL;
 		*fs = NULL;
 		return -1;
 	}
 	return 0;
 }
 
-static int nothing_to_do(ext2_filsys fs, const struct journal *j)
+static void session_close(ext2_filsys fs, struct recovery *rs)
 {
-	return j->start == 0 && !ext2fs_has_feature_journal_needs_recovery(fs->super);
+	recovery_close(rs);
+	image_close(fs, NULL);
+}
+
+static int nothing_to_do(const struct replay_cmd *cmd, const struct recovery *rs)
+{
+	return !recovery_needed(rs) && !cmd->has_upto;
+}
+
+static int report_nothing(const struct replay_cmd *cmd, const struct recovery *rs)
+{
+	struct replay_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.end_tid = r.first_tid = rs->log.start_tid;
+	print_report(cmd, rs->j, &rs->log, &r, 0, EXIT_CLEAN);
+	return EXIT_CLEAN;
 }
 
 static int exit_code_for(const struct replay_result *r)
@@ -136,23 +156,30 @@ static int exit_code_for(const struct replay_result *r)
 	return replay_incomplete(r) ? EXIT_PROBLEMS : EXIT_CLEAN;
 }
 
-/* A dry run: the full commits, then the fast commit, onto an overlay of
- * the image, which is then dropped. */
-static int dry_run_fast_commit(const struct replay_cmd *cmd, const char *path,
-			       const struct jlog *log, struct replay_result *r, struct err *e)
+static void start_progress(const struct replay_cmd *cmd, struct recovery *rs,
+			   struct progress *prog)
+{
+	progress_start(prog, &cmd->cli, "replay", 0);
+	for (size_t i = 0; i < rs->log.ntxns; i++)
+		prog->total += rs->log.txns[i].ntags;
+	rs->opts.progress = report_progress;
+	rs->opts.progress_ctx = prog;
+}
+
+/* A dry run with a fast commit: the full commits, then the fast commit,
+ * onto an overlay of the image, which is then dropped. */
+static int dry_run_onto_overlay(const struct replay_cmd *cmd, struct recovery *rs,
+				struct err *e)
 {
 	struct image_open_opts io = { .writable = 1, .manager = overlay_io_manager };
-	struct journal_open_opts jo = { .external_path = cmd->journal_path };
-	struct replay_result full;
 	struct replay_sink sink;
 	struct overlay *ov = NULL;
-	struct journal *j = NULL;
 	ext2_filsys fs = NULL;
 	uint64_t size;
 	char name[64];
 	int fd, rc = -1;
 
-	fd = open(path, O_RDONLY);
+	fd = open(cmd->image, O_RDONLY);
 	if (fd < 0)
 		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
 	if (image_fd_size(fd, &size) || !(ov = overlay_new(fd, size, NULL))) {
@@ -160,21 +187,16 @@ static int dry_run_fast_commit(const struct replay_cmd *cmd, const char *path,
 		return fail(e, EXIT_OPERATIONAL, "cannot map the image");
 	}
 	overlay_io_name(ov, name, sizeof(name));
-	memset(&full, 0, sizeof(full));
-	if (image_open(name, &io, &fs, e) || journal_open(fs, &jo, &j, e))
+	if (image_open(name, &io, &fs, e) || recovery_rebind(rs, fs, e))
 		goto out;
 	io_sink_init(&sink, fs->io);
-	if (replay_into(j, log, NULL, &sink, &full, e))
+	if (recovery_replay(rs, &sink, e))
 		goto out;
-	journal_close(j);
-	j = NULL;
-	if (image_close(fs, e))
-		goto out;
+	rc = image_close(fs, e);
 	fs = NULL;
-	rc = fc_replay_overlay(ov, &log->fc.log, &r->fc, e);
+	if (rc == 0 && !rs->result.fatal)
+		rc = fc_replay_overlay(ov, &rs->log.fc.log, &rs->result.fc, e);
 out:
-	replay_result_free(&full);
-	journal_close(j);
 	if (fs)
 		image_close(fs, NULL);
 	overlay_free(ov);
@@ -182,87 +204,91 @@ out:
 	return rc;
 }
 
-/* The fast commit comes after the full commits.  --upto stops among
- * those, so it never reaches it.  A dry run replays both onto an overlay
- * of the image, to report what would happen. */
-static int replay_fast_commit(const struct replay_cmd *cmd, const char *path, ext2_filsys fs,
-			      const struct jlog *log, struct replay_result *r, struct err *e)
+static int do_dry_run(const struct replay_cmd *cmd, struct err *e)
 {
-	if (!log->fc.present)
-		return 0;
-	if (cmd->has_upto) {
-		r->fc_dropped = 1;
-		return 0;
-	}
-	if (cmd->action == ACT_REPLAY)
-		return fc_replay_through(path, fs->io, &log->fc.log, &r->fc, e);
-	return dry_run_fast_commit(cmd, path, log, r, e);
-}
-
-/* Replay into the image behind fs (the input, or the --output copy). */
-static int replay_here(const struct replay_cmd *cmd, const char *path,
-		       const struct image_open_opts *io, struct err *e)
-{
-	struct replay_opts ro = { .has_upto = cmd->has_upto, .upto = cmd->upto };
-	struct replay_result r;
 	struct replay_sink sink;
 	struct progress prog;
-	struct journal *j;
-	struct jlog log;
+	struct recovery rs;
+	ext2_filsys fs;
+	int rc, code;
+
+	if (session_open(cmd, &fs, &rs, e))
+		return -1;
+	if (nothing_to_do(cmd, &rs)) {
+		code = report_nothing(cmd, &rs);
+		session_close(fs, &rs);
+		return code;
+	}
+	start_progress(cmd, &rs, &prog);
+	if (rs.log.fc.present && !cmd->has_upto) {
+		rc = dry_run_onto_overlay(cmd, &rs, e);
+	} else {
+		null_sink_init(&sink);
+		rc = recovery_replay(&rs, &sink, e);
+	}
+	progress_end(&prog);
+	code = exit_code_for(&rs.result);
+	if (rc == 0)
+		print_report(cmd, rs.j, &rs.log, &rs.result, 0, code);
+	session_close(fs, &rs);
+	return rc ? -1 : code;
+}
+
+/* A signal stopped the replay: say what state the image is in. */
+static void explain_cancel(const struct replay_cmd *cmd, const char *path,
+			   const struct replay_result *r, int *drop_undo, struct err *e)
+{
+	char then[300];
+
+	if (cmd->output)
+		return;
+	if (r->blocks_written == 0) {
+		/* Nothing written: the undo manager has not written its header
+		 * yet, and the file would only confuse e2undo. */
+		*drop_undo = cmd->undo != NULL;
+		cancel_fail(e, "nothing was written");
+		return;
+	}
+	snprintf(then, sizeof(then),
+		 "%llu block(s) written, the journal still needs recovery: run "
+		 "ext4da-replay again to finish%s%s%s%s",
+		 (unsigned long long)r->blocks_written, cmd->undo ? ", or undo with: e2undo " : "",
+		 cmd->undo ? cmd->undo : "", cmd->undo ? " " : "", cmd->undo ? path : "");
+	cancel_fail(e, then);
+}
+
+/* Replay into the image at path (the input, or the --output copy), opened
+ * with io, going on from the scan already made. */
+static int replay_here(const struct replay_cmd *cmd, struct recovery *rs, const char *path,
+		       const struct image_open_opts *io, struct err *e)
+{
+	struct replay_sink sink;
+	struct progress prog;
 	ext2_filsys fs;
 	int rc, code, wrote = 0, drop_undo = 0;
 
-	if (load(cmd, path, io, &fs, &j, &log, e))
+	if (image_open(path, io, &fs, e))
 		return -1;
-	if (nothing_to_do(fs, j) && !cmd->has_upto) {
-		memset(&r, 0, sizeof(r));
-		r.end_tid = r.first_tid = log.start_tid;
-		print_report(cmd, j, &log, &r, 0, EXIT_CLEAN);
-		jlog_free(&log);
-		journal_close(j);
-		return image_close(fs, e) ? -1 : EXIT_CLEAN;
+	if (recovery_rebind(rs, fs, e)) {
+		image_close(fs, NULL);
+		return -1;
 	}
-	if (cmd->action == ACT_DRY_RUN)
-		null_sink_init(&sink);
-	else
-		io_sink_init(&sink, fs->io);
-	ro.fs_blocks = ext2fs_blocks_count(fs->super);
-	progress_start(&prog, &cmd->cli, "replay", 0);
-	for (size_t i = 0; i < log.ntxns; i++)
-		prog.total += log.txns[i].ntags;
-	ro.progress = report_progress;
-	ro.progress_ctx = &prog;
-	rc = replay_into(j, &log, &ro, &sink, &r, e);
+	io_sink_init(&sink, fs->io);
+	start_progress(cmd, rs, &prog);
+	rc = recovery_replay(rs, &sink, e);
 	progress_end(&prog);
-	if (rc && e->exit_code == EXIT_CANCELLED && cmd->action == ACT_REPLAY && !cmd->output &&
-	    r.blocks_written == 0) {
-		/* Nothing written: the undo manager has not written its header
-		 * yet, and the file would only confuse e2undo. */
-		drop_undo = cmd->undo != NULL;
-		cancel_fail(e, "nothing was written");
-	} else if (rc && e->exit_code == EXIT_CANCELLED && cmd->action == ACT_REPLAY &&
-		   !cmd->output) {
-		char then[300];
-
-		snprintf(then, sizeof(then),
-			 "%llu block(s) written, the journal still needs recovery: run "
-			 "ext4da-replay again to finish%s%s%s%s",
-			 (unsigned long long)r.blocks_written, cmd->undo ? ", or undo with: e2undo " : "",
-			 cmd->undo ? cmd->undo : "", cmd->undo ? " " : "", cmd->undo ? path : "");
-		cancel_fail(e, then);
-	}
-	if (rc == 0 && !r.fatal)
-		rc = replay_fast_commit(cmd, path, fs, &log, &r, e);
-	if (rc == 0 && cmd->action == ACT_REPLAY) {
-		rc = recovery_finish(fs, j, &r, e);
+	if (rc && e->exit_code == EXIT_CANCELLED)
+		explain_cancel(cmd, path, &rs->result, &drop_undo, e);
+	/* The fast commit comes after the full commits; --upto never reaches it. */
+	if (rc == 0 && !rs->result.fatal && rs->log.fc.present && !cmd->has_upto)
+		rc = fc_replay_through(path, fs->io, &rs->log.fc.log, &rs->result.fc, e);
+	if (rc == 0) {
+		rc = recovery_finish(rs, e);
 		wrote = rc == 0;
 	}
-	code = exit_code_for(&r);
+	code = exit_code_for(&rs->result);
 	if (rc == 0)
-		print_report(cmd, j, &log, &r, wrote, code);
-	replay_result_free(&r);
-	jlog_free(&log);
-	journal_close(j);
+		print_report(cmd, rs->j, &rs->log, &rs->result, wrote, code);
 	if (image_close(fs, rc ? NULL : e) && rc == 0)
 		rc = -1;
 	if (drop_undo)
@@ -272,58 +298,19 @@ static int replay_here(const struct replay_cmd *cmd, const char *path,
 
 static int do_list(const struct replay_cmd *cmd, struct err *e)
 {
-	struct image_open_opts io = { 0 };
-	struct journal_open_opts jo = { .external_path = cmd->journal_path };
-	struct journal *j;
-	struct jlog log;
+	struct recovery rs;
 	ext2_filsys fs;
 
-	if (image_open(cmd->image, &io, &fs, e))
+	if (session_open(cmd, &fs, &rs, e))
 		return -1;
-	if (journal_open(fs, &jo, &j, e) || journal_scan(j, &log, e)) {
-		journal_close(j);
-		image_close(fs, NULL);
-		return -1;
-	}
-	print_listing(cmd, j, &log);
-	jlog_free(&log);
-	journal_close(j);
-	image_close(fs, NULL);
+	print_listing(cmd, rs.j, &rs.log);
+	session_close(fs, &rs);
 	return EXIT_CLEAN;
-}
-
-/* Check everything read-only first, so that bad input never gets as far as
- * a write, an undo file or a half-made output. */
-static int preflight(const struct replay_cmd *cmd, int *external, int *idle, int report,
-		     struct err *e)
-{
-	struct image_open_opts ro = { 0 };
-	struct replay_result r;
-	struct journal *j;
-	struct jlog log;
-	ext2_filsys fs;
-	int rc = 0;
-
-	if (load(cmd, cmd->image, &ro, &fs, &j, &log, e))
-		return -1;
-	*external = j->external;
-	*idle = nothing_to_do(fs, j) && !cmd->has_upto;
-	if (cmd->has_upto)
-		rc = replay_check_upto(&log, cmd->upto, e);
-	if (rc == 0 && *idle && report) {
-		memset(&r, 0, sizeof(r));
-		r.end_tid = r.first_tid = log.start_tid;
-		print_report(cmd, j, &log, &r, 0, EXIT_CLEAN);
-	}
-	jlog_free(&log);
-	journal_close(j);
-	image_close(fs, NULL);
-	return rc;
 }
 
 /* --output: replay a copy and rename it into place, so that a failure never
  * leaves a half-written FILE behind. */
-static int replay_to_output(const struct replay_cmd *cmd, struct err *e)
+static int replay_to_output(const struct replay_cmd *cmd, struct recovery *rs, struct err *e)
 {
 	struct image_open_opts rw = { .writable = 1 };
 	size_t len = strlen(cmd->output) + 16;
@@ -342,7 +329,7 @@ static int replay_to_output(const struct replay_cmd *cmd, struct err *e)
 		free(tmp);
 		return -1;
 	}
-	code = replay_here(cmd, tmp, &rw, e);
+	code = replay_here(cmd, rs, tmp, &rw, e);
 	cancel_defer();
 	if (code < 0 || rename(tmp, cmd->output) != 0) {
 		if (code >= 0)
@@ -355,37 +342,11 @@ static int replay_to_output(const struct replay_cmd *cmd, struct err *e)
 	return code;
 }
 
-static int do_replay(const struct replay_cmd *cmd, struct err *e)
+/* Nothing to replay: the output is a plain copy.  Report only once
+ * everything has succeeded. */
+static int copy_unchanged(const struct replay_cmd *cmd, const struct recovery *rs,
+			  struct err *e)
 {
-	struct image_open_opts io = { .writable = 1, .undo_file = cmd->undo };
-	int external = 0, idle = 0;
-
-	if (cmd->output && access(cmd->output, F_OK) == 0)
-		return fail(e, EXIT_OPERATIONAL, "--output %s already exists; remove it first",
-			    cmd->output);
-	if (cmd->undo && access(cmd->undo, F_OK) == 0)
-		return fail(e, EXIT_OPERATIONAL, "undo file %s already exists; remove it first",
-			    cmd->undo);
-	if (preflight(cmd, &external, &idle, 0, e))
-		return -1;
-	if (cmd->output && external)
-		return fail(e, EXIT_OPERATIONAL,
-			    "the journal is external: --output cannot replay without changing it "
-			    "(use --undo)");
-	if (!idle && cmd->output)
-		return replay_to_output(cmd, e);
-	if (!idle) {
-		/* In place: a signal stops the replay between two blocks, and
-		 * the image and undo file are closed properly (see cancel.h). */
-		int code;
-
-		cancel_defer();
-		code = replay_here(cmd, cmd->image, &io, e);
-		cancel_undefer();
-		return code;
-	}
-	/* Nothing to replay: the output is a plain copy.  Report only once
-	 * everything has succeeded. */
 	if (cmd->output) {
 		int rc;
 
@@ -397,7 +358,44 @@ static int do_replay(const struct replay_cmd *cmd, struct err *e)
 		if (rc)
 			return -1;
 	}
-	return preflight(cmd, &external, &idle, 1, e) ? -1 : EXIT_CLEAN;
+	return report_nothing(cmd, rs);
+}
+
+static int do_replay(const struct replay_cmd *cmd, struct err *e)
+{
+	struct image_open_opts io = { .writable = 1, .undo_file = cmd->undo };
+	struct recovery rs;
+	ext2_filsys fs;
+	int code;
+
+	if (cmd->output && access(cmd->output, F_OK) == 0)
+		return fail(e, EXIT_OPERATIONAL, "--output %s already exists; remove it first",
+			    cmd->output);
+	if (cmd->undo && access(cmd->undo, F_OK) == 0)
+		return fail(e, EXIT_OPERATIONAL, "undo file %s already exists; remove it first",
+			    cmd->undo);
+	if (session_open(cmd, &fs, &rs, e))
+		return -1;
+	/* An external journal is written in place: open it read-write. */
+	rs.opts.writable = 1;
+	if (cmd->output && rs.j->external) {
+		code = fail(e, EXIT_OPERATIONAL,
+			    "the journal is external: --output cannot replay without changing it "
+			    "(use --undo)");
+	} else if (nothing_to_do(cmd, &rs)) {
+		code = copy_unchanged(cmd, &rs, e);
+	} else if (cmd->output) {
+		code = replay_to_output(cmd, &rs, e);
+	} else {
+		/* In place: a signal stops the replay between two runs of
+		 * blocks, and the image and undo file are closed properly
+		 * (see cancel.h). */
+		cancel_defer();
+		code = replay_here(cmd, &rs, cmd->image, &io, e);
+		cancel_undefer();
+	}
+	session_close(fs, &rs);
+	return code;
 }
 
 int main(int argc, char **argv)
@@ -413,9 +411,7 @@ int main(int argc, char **argv)
 	if (cmd.action == ACT_LIST) {
 		code = do_list(&cmd, &e);
 	} else if (cmd.action == ACT_DRY_RUN) {
-		struct image_open_opts ro = { 0 };
-
-		code = replay_here(&cmd, cmd.image, &ro, &e);
+		code = do_dry_run(&cmd, &e);
 	} else {
 		code = do_replay(&cmd, &e);
 	}
