@@ -78,7 +78,9 @@ rerun_at_every_write() {
 		n=$((n + 1))
 	done
 	[ "$rc" -eq 0 ] || fail "EXT4DA_FAULT_WRITE=$n: exit $rc"
-	[ "$kills" -ge 20 ] || fail "only $kills write points"
+	# Replay writes adjacent home blocks as one run, so a small journal
+	# has few write points; there must still be several to kill at.
+	[ "$kills" -ge 10 ] || fail "only $kills write points"
 	# the window is the superblock's write and its flush
 	[ "$seq_only" -le 2 ] || fail "$seq_only kill points left a bumped journal sequence"
 	echo "# $kills kill points, $seq_only left only the journal sequence bumped" >&3
@@ -113,7 +115,9 @@ rerun_at_every_write() {
 		n=$((n + 1))
 	done
 	[ "$rc" -eq 0 ] || fail "EXT4DA_FAULT_WRITE=$n: exit $rc"
-	[ "$kills" -ge 20 ] || fail "only $kills write points"
+	# Replay writes adjacent home blocks as one run, so a small journal
+	# has few write points; there must still be several to kill at.
+	[ "$kills" -ge 10 ] || fail "only $kills write points"
 }
 
 # undo_at_every_write IMAGE WANT_RC SB_WRITES TOOL ARGS...: run TOOL ARGS
