@@ -23,6 +23,13 @@
 
 #include "cmd/ext4da-stamp/ops.h"
 
+/* QCMD() shifts Q_GETQUOTA (0x800007) into an int's sign bit, which is
+ * undefined behaviour; build the same command word unsigned. */
+static int quota_cmd(unsigned cmd, int type)
+{
+	return (int)((cmd << SUBCMDSHIFT) | ((unsigned)type & SUBCMDMASK));
+}
+
 /* fs/ext4/ext4.h: drop the inode's extent status cache (what the shrinker
  * would do to it), not in the 6.1 uapi headers. */
 #ifndef EXT4_IOC_CLEAR_ES_CACHE
@@ -183,7 +190,7 @@ int op_quota(const struct stamp_cmd *c, const char **input, struct err *e)
 		/* Limits count 1 KiB quota blocks; soft = hard: no grace period. */
 		q.dqb_bhardlimit = q.dqb_bsoftlimit = c->limit / 1024;
 		q.dqb_valid = QIF_BLIMITS;
-		if (syscall(SYS_quotactl_fd, fd, QCMD(Q_SETQUOTA, c->quota_type),
+		if (syscall(SYS_quotactl_fd, fd, quota_cmd(Q_SETQUOTA, c->quota_type),
 			    (unsigned)c->quota_id, &q) != 0) {
 			guest_fail(e, EXIT_OPERATIONAL, "setting the %s quota of %u failed: %s%s",
 				   name, (unsigned)c->quota_id, strerror(errno),
@@ -193,7 +200,7 @@ int op_quota(const struct stamp_cmd *c, const char **input, struct err *e)
 		}
 	}
 	memset(&q, 0, sizeof(q));
-	if (syscall(SYS_quotactl_fd, fd, QCMD(Q_GETQUOTA, c->quota_type), (unsigned)c->quota_id,
+	if (syscall(SYS_quotactl_fd, fd, quota_cmd(Q_GETQUOTA, c->quota_type), (unsigned)c->quota_id,
 		    &q) != 0) {
 		guest_fail(e, EXIT_OPERATIONAL, "reading the %s quota of %u failed: %s%s", name,
 			   (unsigned)c->quota_id, strerror(errno),
