@@ -1,6 +1,7 @@
 /* campaign.c: see campaign.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -236,4 +237,26 @@ int campaign_write_image(const struct campaign *c, struct overlay *ov, const cha
 		return -1;
 	}
 	return outfile_publish(fd, tmp, path, replace, e);
+}
+
+int campaign_scratch_image(const struct campaign *c, struct overlay *ov, const char *dir,
+			   char *name, size_t len, struct err *e)
+{
+	char tmp[4200];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%.4000s/ext4da-scratch.XXXXXX", dir);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return fail(e, EXIT_OPERATIONAL, "%s: %s", dir, strerror(errno));
+	unlink(tmp);
+	if (image_copy_into(c->base_path, fd, "scratch image", e) ||
+	    overlay_materialize(ov, fd)) {
+		if (!e->exit_code)
+			fail(e, EXIT_OPERATIONAL, "scratch image in %s: %s", dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	snprintf(name, len, "/proc/%ld/fd/%d", (long)getpid(), fd);
+	return fd;
 }

@@ -75,4 +75,12 @@ void campaign_state_close(struct campaign_state *st);
 int campaign_write_image(const struct campaign *c, struct overlay *ov, const char *path,
 			 int replace, struct err *e);
 
+/* A scratch copy of the image ov holds, for a hook to read: a file in dir
+ * that is unlinked at once, so that nothing is left behind however this
+ * process ends (even SIGKILL), and is reached by the name /proc/PID/fd/N,
+ * which goes to name.  Returns its fd (the caller closes it), or -1 with e
+ * set. */
+int campaign_scratch_image(const struct campaign *c, struct overlay *ov, const char *dir,
+			   char *name, size_t len, struct err *e);
+
 #endif

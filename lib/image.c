@@ -236,33 +236,63 @@ static int copy_sparse_file(int in, int out, uint64_t size, const char *label, s
 	return rc;
 }
 
-int image_copy(const char *src, const char *dst, const char *label, struct err *e)
+/* Open src for a copy and learn its size. */
+static int open_source(const char *src, int *in, uint64_t *size, int *is_dev, struct err *e)
 {
 	struct stat st;
-	uint64_t size = 0;
-	int in, out, rc = 0;
 
-	in = open(src, O_RDONLY);
-	if (in < 0)
+	*in = open(src, O_RDONLY);
+	if (*in < 0)
 		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
-	if (fstat(in, &st) != 0 || fd_size_bytes(in, &size) != 0) {
-		close(in);
+	if (fstat(*in, &st) != 0 || fd_size_bytes(*in, size) != 0) {
+		close(*in);
 		return fail(e, EXIT_OPERATIONAL, "cannot copy: not an image file or block device");
 	}
+	*is_dev = S_ISBLK(st.st_mode);
+	return 0;
+}
+
+/* Copy in's contents to out and give out in's size. */
+static int copy_contents(int in, int out, uint64_t size, int is_dev, const char *label,
+			 struct err *e)
+{
+	int rc = is_dev ? copy_device(in, out, size, label, e)
+			: copy_sparse_file(in, out, size, label, e);
+
+	if (rc == 0)
+		fault_point();
+	if (rc == 0 && ftruncate(out, (off_t)size) != 0)
+		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
+	if (rc == 0)
+		fault_point();
+	return rc;
+}
+
+int image_copy_into(const char *src, int out, const char *label, struct err *e)
+{
+	uint64_t size = 0;
+	int in, is_dev, rc;
+
+	if (open_source(src, &in, &size, &is_dev, e))
+		return -1;
+	rc = copy_contents(in, out, size, is_dev, label, e);
+	close(in);
+	return rc;
+}
+
+int image_copy(const char *src, const char *dst, const char *label, struct err *e)
+{
+	uint64_t size = 0;
+	int in, out, is_dev, rc;
+
+	if (open_source(src, &in, &size, &is_dev, e))
+		return -1;
 	out = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (out < 0) {
 		close(in);
 		return fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
 	}
-	rc = S_ISBLK(st.st_mode) ? copy_device(in, out, size, label, e)
-				 : copy_sparse_file(in, out, size, label, e);
-	st.st_size = (off_t)size;
-	if (rc == 0)
-		fault_point();
-	if (rc == 0 && ftruncate(out, st.st_size) != 0)
-		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
-	if (rc == 0)
-		fault_point();
+	rc = copy_contents(in, out, size, is_dev, label, e);
 	if (rc == 0 && fsync(out) != 0)
 		rc = fail(e, EXIT_OPERATIONAL, "%s: %s", label, strerror(errno));
 	close(in);

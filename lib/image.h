@@ -34,5 +34,7 @@ int image_close(ext2_filsys fs, struct err *e);
 /* Make a sparse copy of src at dst (dst must not exist).  Messages name the
  * destination as label; the caller names the source. */
 int image_copy(const char *src, const char *dst, const char *label, struct err *e);
+/* The same into an open, empty file out (not synced, not closed). */
+int image_copy_into(const char *src, int out, const char *label, struct err *e);
 
 #endif
