@@ -17,10 +17,10 @@
 #include <linux/fs.h>
 
 #include "cmd/ext4da-crash/crash.h"
-#include "lib/campaign.h"
-#include "lib/outfile.h"
-#include "lib/interrupt.h"
-#include "lib/stamp.h"
+#include "lib/crash/campaign.h"
+#include "lib/process/outfile.h"
+#include "lib/process/interrupt.h"
+#include "lib/core/stamp.h"
 
 int open_run(struct run *r, struct crash_cmd *cmd, struct err *e)
 {

@@ -10,11 +10,11 @@
 #include <unistd.h>
 
 #include "cmd/ext4da-replay/replay.h"
-#include "lib/fc_replay.h"
-#include "lib/cancel.h"
-#include "lib/image.h"
-#include "lib/overlay.h"
-#include "lib/recovery.h"
+#include "lib/journal/fc_replay.h"
+#include "lib/process/cancel.h"
+#include "lib/blockdev/image.h"
+#include "lib/blockdev/overlay.h"
+#include "lib/journal/recovery.h"
 
 const char *argp_program_version = "ext4da-replay " PACKAGE_VERSION;
 

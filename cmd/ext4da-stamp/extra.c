@@ -16,7 +16,7 @@
 #include <linux/falloc.h>
 
 #include "cmd/ext4da-stamp/ops.h"
-#include "lib/stamp.h"
+#include "lib/core/stamp.h"
 
 const char *write_via_name(enum write_via v)
 {

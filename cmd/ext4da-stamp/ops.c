@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cmd/ext4da-stamp/ops.h"
-#include "lib/stamp.h"
+#include "lib/core/stamp.h"
 
 #define WRITE_CHUNK (1024 * 1024)
 

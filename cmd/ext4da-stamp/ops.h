@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "lib/guest.h"
+#include "lib/core/guest.h"
 
 enum stamp_op { OP_NONE, OP_CREATE, OP_OVERWRITE, OP_APPEND, OP_TRUNCATE, OP_RENAME_OVER, OP_VERIFY,
 		OP_POISON, OP_CHECKPOINT, OP_JOURNAL_DATA, OP_MAPPED, OP_QUOTA };

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/crc32c.h"
-#include "lib/fc.h"
-#include "lib/image.h"
-#include "lib/journal.h"
+#include "lib/core/crc32c.h"
+#include "lib/journal/fc.h"
+#include "lib/blockdev/image.h"
+#include "lib/journal/journal.h"
 
 static int die(const char *msg)
 {

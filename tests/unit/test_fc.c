@@ -1,11 +1,11 @@
-/* test_fc: the fast-commit scan (lib/fc_scan.c) on areas built here tag by
+/* test_fc: the fast-commit scan (lib/journal/fc_scan.c) on areas built here tag by
  * tag: which tags count, and when the kernel's rules stop or refuse. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/crc32c.h"
-#include "lib/fc.h"
-#include "lib/jbd2.h"
+#include "lib/core/crc32c.h"
+#include "lib/journal/fc.h"
+#include "lib/journal/jbd2.h"
 #include "tests/unit/check.h"
 
 #define BS 1024

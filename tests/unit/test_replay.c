@@ -19,9 +19,9 @@
 
 #include <ext2fs/ext2fs.h>
 
-#include "lib/image.h"
-#include "lib/overlay.h"
-#include "lib/recovery.h"
+#include "lib/blockdev/image.h"
+#include "lib/blockdev/overlay.h"
+#include "lib/journal/recovery.h"
 #include "tests/unit/check.h"
 
 #define BS 4096
