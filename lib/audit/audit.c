@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/core/endian.h"
 #include "lib/audit/audit_ctx.h"
 #include "lib/journal/jbd2.h"
 
@@ -55,10 +56,10 @@ static int orphan_file_orphans(struct audit_ctx *a)
 
 		if (ext2fs_file_read(f, buf, bs, &got) || got != bs)
 			break;
-		if (get_le32(buf, bs - ORPHAN_BLOCK_TAIL) != ORPHAN_BLOCK_MAGIC)
+		if (le32_get(buf + (bs - ORPHAN_BLOCK_TAIL)) != ORPHAN_BLOCK_MAGIC)
 			continue;
 		for (uint32_t off = 0; off + 4 <= bs - ORPHAN_BLOCK_TAIL; off += 4) {
-			uint32_t ino = get_le32(buf, off);
+			uint32_t ino = le32_get(buf + off);
 			struct ext2_inode o;
 
 			if (!ino || ino < EXT2_FIRST_INODE(fs->super) || ino > fs->super->s_inodes_count ||

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/core/endian.h"
 #include "lib/audit/audit_ctx.h"
 #include "lib/journal/jbd2.h"
 
@@ -23,10 +24,10 @@ struct ext_hdr {
 
 static void read_hdr(const uint8_t *p, struct ext_hdr *h)
 {
-	h->magic = get_le16(p, 0);
-	h->entries = get_le16(p, 2);
-	h->max = get_le16(p, 4);
-	h->depth = get_le16(p, 6);
+	h->magic = le16_get(p);
+	h->entries = le16_get(p + 2);
+	h->max = le16_get(p + 4);
+	h->depth = le16_get(p + 6);
 }
 
 /* Why a node's header is not believable, or NULL: its magic, room for its
@@ -68,8 +69,8 @@ static void walk_node(struct inode_walk *w, const uint8_t *p, uint32_t size, int
 static void leaf_entry(struct inode_walk *w, const uint8_t *e, uint64_t lo, uint64_t hi,
 		       uint64_t *prev_end)
 {
-	uint64_t lblk = get_le32(e, 0), raw = get_le16(e, 4);
-	uint64_t pblk = ((uint64_t)get_le16(e, 6) << 32) | get_le32(e, 8);
+	uint64_t lblk = le32_get(e), raw = le16_get(e + 4);
+	uint64_t pblk = ((uint64_t)le16_get(e + 6) << 32) | le32_get(e + 8);
 	int unwritten = raw > INIT_MAX_LEN;
 	uint64_t len = unwritten ? raw - INIT_MAX_LEN : raw;
 
@@ -131,8 +132,8 @@ static void read_child(struct inode_walk *w, uint64_t child, int depth, uint64_t
 static void index_entry(struct inode_walk *w, const uint8_t *e, int depth, uint64_t lo,
 			uint64_t hi, uint64_t next, uint64_t *prev)
 {
-	uint64_t lblk = get_le32(e, 0);
-	uint64_t child = ((uint64_t)get_le16(e, 8) << 32) | get_le32(e, 4);
+	uint64_t lblk = le32_get(e);
+	uint64_t child = ((uint64_t)le16_get(e + 8) << 32) | le32_get(e + 4);
 	uint64_t end = next > lblk && next < hi ? next : hi;
 	int save = w->maybe;
 
@@ -179,7 +180,7 @@ static void walk_node(struct inode_walk *w, const uint8_t *p, uint32_t size, int
 		if (depth == 0)
 			leaf_entry(w, e, lo, hi, &prev);
 		else
-			index_entry(w, e, depth - 1, lo, hi, i + 1 < n ? get_le32(e + EXT_ENTRY, 0) : hi,
+			index_entry(w, e, depth - 1, lo, hi, i + 1 < n ? le32_get(e + EXT_ENTRY) : hi,
 				    &prev);
 	}
 	w->maybe = save;

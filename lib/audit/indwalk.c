@@ -4,6 +4,7 @@
  * it covers, and the walk goes on with the next pointer. */
 #include <stdlib.h>
 
+#include "lib/core/endian.h"
 #include "lib/audit/audit_ctx.h"
 #include "lib/journal/jbd2.h"
 
@@ -27,7 +28,7 @@ static uint64_t span_of(uint64_t apb, int level)
 static int plausible(ext2_filsys fs, const uint8_t *buf, uint32_t apb)
 {
 	for (uint32_t i = 0; i < apb; i++) {
-		uint32_t v = get_le32(buf, (size_t)i * 4);
+		uint32_t v = le32_get(buf + (size_t)i * 4);
 
 		if (v && !blk_in_fs(fs, v, 1))
 			return 0;
@@ -53,7 +54,7 @@ static void walk_pointers(struct inode_walk *w, const uint8_t *buf, int level, u
 	uint64_t span = span_of(apb, level), bad_start = 0, bad_n = 0;
 
 	for (uint32_t i = 0; i < apb && !w->a->failed; i++) {
-		uint32_t v = get_le32(buf, (size_t)i * 4);
+		uint32_t v = le32_get(buf + (size_t)i * 4);
 		uint64_t l = lblk + i * span;
 
 		if (v && !blk_in_fs(w->a->fs, v, 1)) {

@@ -8,6 +8,7 @@
 
 #include "lib/journal/fc_replay.h"
 #include "lib/blockdev/image.h"
+#include "lib/core/fdio.h"
 #include "lib/journal/recovery.h"
 #include "lib/audit/view.h"
 
@@ -205,7 +206,7 @@ int view_open(const char *path, const struct view_opts *opts, struct view *v, st
 	v->fd = open(path, O_RDONLY);
 	if (v->fd < 0)
 		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
-	if (image_fd_size(v->fd, &size) || !(v->ov = overlay_new(v->fd, size, NULL))) {
+	if (fd_size_bytes(v->fd, &size) || !(v->ov = overlay_new(v->fd, size, NULL))) {
 		view_close(v);
 		return fail(e, EXIT_OPERATIONAL, "cannot size or map the image");
 	}

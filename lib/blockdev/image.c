@@ -43,11 +43,6 @@ static const char *open_error_text(errcode_t rc)
 	}
 }
 
-int image_fd_size(int fd, uint64_t *size)
-{
-	return fd_size_bytes(fd, size);
-}
-
 int image_check_size(ext2_filsys fs, uint64_t bytes, struct err *e)
 {
 	uint64_t need = ext2fs_blocks_count(fs->super) * (uint64_t)fs->blocksize;

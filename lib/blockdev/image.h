@@ -21,8 +21,6 @@ int image_check_path(const char *path, struct err *e);
 
 int image_open(const char *path, const struct image_open_opts *opts, ext2_filsys *out,
 	       struct err *e);
-/* Size in bytes of an open image file or block device. */
-int image_fd_size(int fd, uint64_t *size);
 
 /* Is a device of bytes long enough for the filesystem fs describes? */
 int image_check_size(ext2_filsys fs, uint64_t bytes, struct err *e);

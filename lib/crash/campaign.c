@@ -9,6 +9,7 @@
 
 #include "lib/crash/campaign.h"
 #include "lib/blockdev/image.h"
+#include "lib/core/fdio.h"
 #include "lib/process/outfile.h"
 #include "lib/audit/paths.h"
 
@@ -96,7 +97,7 @@ static int open_base(struct campaign *c, struct err *e)
 	if (image_check_path(c->base_path, e))
 		return fail(e, EXIT_OPERATIONAL, "--base %s: %s", c->base_path, e->msg);
 	c->base_fd = open(c->base_path, O_RDONLY);
-	if (c->base_fd < 0 || image_fd_size(c->base_fd, &c->base_size))
+	if (c->base_fd < 0 || fd_size_bytes(c->base_fd, &c->base_size))
 		return fail(e, EXIT_OPERATIONAL, "--base %s: %s", c->base_path, strerror(errno));
 	/* Read once for the whole campaign: every state, every worker. */
 	if (c->base_size && c->base_size <= SIZE_MAX) {

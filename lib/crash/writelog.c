@@ -3,16 +3,16 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/core/endian.h"
+#include "lib/core/fdio.h"
 #include "lib/crash/writelog.h"
 
 /* The super's fields end at byte 28: QEMU packs it, the kernel pads it to
@@ -35,20 +35,6 @@ struct writelog {
 	int map_tried;
 };
 
-static uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static int all_zero(const uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
@@ -57,29 +43,10 @@ static int all_zero(const uint8_t *p, size_t len)
 	return 1;
 }
 
-/* pread until LEN bytes or the end: the bytes read, or -1 with errno. */
-static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
-}
-
 /* Read exactly LEN bytes at OFF, which the caller knows lie in the log. */
 static int read_at(struct writelog *wl, void *buf, size_t len, uint64_t off, struct err *e)
 {
-	ssize_t n = pread_full(wl->fd, buf, len, off);
+	ssize_t n = read_full(wl->fd, buf, len, off);
 
 	if (n < 0)
 		return fail(e, EXIT_OPERATIONAL, "read at byte %llu: %s", (unsigned long long)off,
@@ -102,7 +69,7 @@ static int open_log_fd(const char *path, int *fd, uint64_t *size, struct err *e)
 	if (fcntl(*fd, F_SETFL, 0) != 0 || fstat(*fd, &st) != 0)
 		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
 	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(*fd, BLKGETSIZE64, size) != 0)
+		if (fd_size_bytes(*fd, size) != 0)
 			return fail(e, EXIT_OPERATIONAL, "device size: %s", strerror(errno));
 		return 0;
 	}
@@ -158,10 +125,10 @@ static int read_super(struct writelog *wl, struct err *e)
 		return fail(e, EXIT_OPERATIONAL,
 			    "no dm-log-writes super (its sector is zeros; QEMU writes the super only at"
 			    " the first flush, so a log cut before one has none)");
-	magic = get_le64(sb);
-	version = get_le64(sb + 8);
-	wl->nr_super = get_le64(sb + 16);
-	wl->sector_size = get_le32(sb + 24);
+	magic = le64_get(sb);
+	version = le64_get(sb + 8);
+	wl->nr_super = le64_get(sb + 16);
+	wl->sector_size = le32_get(sb + 24);
 	if (magic != WL_MAGIC)
 		return fail(e, EXIT_OPERATIONAL, "not a dm-log-writes log (magic 0x%llx, expected 0x%llx)",
 			    (unsigned long long)magic, (unsigned long long)WL_MAGIC);
@@ -247,10 +214,10 @@ static void decode_header(const struct writelog *wl, struct wl_entry *en)
 	en->index = wl->cur;
 	en->offset = wl->pos;
 	en->data_offset = wl->pos + wl->sector_size;
-	en->sector = get_le64(wl->hdr);
-	en->nr_sectors = get_le64(wl->hdr + 8);
-	en->flags = get_le64(wl->hdr + 16);
-	en->data_len = get_le64(wl->hdr + 24);
+	en->sector = le64_get(wl->hdr);
+	en->nr_sectors = le64_get(wl->hdr + 8);
+	en->flags = le64_get(wl->hdr + 16);
+	en->data_len = le64_get(wl->hdr + 24);
 }
 
 /* Marks: no sectors, text that fits the header sector and has no NUL

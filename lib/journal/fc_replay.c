@@ -16,9 +16,11 @@
 #include <ext2fs/ext2fs.h>
 #include <ext2fs/ext3_extents.h>
 
+#include "lib/core/endian.h"
 #include "lib/journal/fc_extents.h"
 #include "lib/journal/fc_replay.h"
 #include "lib/blockdev/image.h"
+#include "lib/core/fdio.h"
 #include "lib/blockdev/overlay.h"
 #include "lib/journal/jbd2.h"
 
@@ -242,7 +244,7 @@ static void mark_list(struct replayer *rp)
 
 static errcode_t add_range(struct replayer *rp, const struct fc_tag *t)
 {
-	ext2_ino_t ino = get_le32(t->val, 0);
+	ext2_ino_t ino = le32_get(t->val);
 	struct fc_extent f;
 	errcode_t rc;
 
@@ -261,7 +263,7 @@ static errcode_t add_range(struct replayer *rp, const struct fc_tag *t)
 
 static errcode_t del_range(struct replayer *rp, const struct fc_tag *t)
 {
-	ext2_ino_t ino = get_le32(t->val, 0);
+	ext2_ino_t ino = le32_get(t->val);
 	errcode_t rc;
 
 	if (ino != rp->list.ino && !ino_live(rp->fs, ino))
@@ -270,7 +272,7 @@ static errcode_t del_range(struct replayer *rp, const struct fc_tag *t)
 	if (rc)
 		return rc;
 	note_inode(rp, ino);
-	if (fc_extents_del(&rp->list, get_le32(t->val, 4), get_le32(t->val, 8), unmap_cb,
+	if (fc_extents_del(&rp->list, le32_get(t->val + 4), le32_get(t->val + 8), unmap_cb,
 			   rp->fs))
 		return EXT2_ET_NO_MEMORY;
 	mark_list(rp);
@@ -295,7 +297,7 @@ static void count_dir(ext2_filsys fs, ext2_ino_t ino, int was_dir, int is_dir)
  * which ADD_RANGE and DEL_RANGE tags own (inline data comes with it). */
 static errcode_t inode_tag(struct replayer *rp, const struct fc_tag *t)
 {
-	ext2_ino_t ino = get_le32(t->val, 0);
+	ext2_ino_t ino = le32_get(t->val);
 	const uint8_t *raw = t->val + FC_INODE_HDR;
 	size_t isz = EXT2_INODE_SIZE(rp->fs->super), len = t->len - FC_INODE_HDR;
 	struct ext2_inode_large *inode;
@@ -401,7 +403,7 @@ static int logged_in_commit(const struct replayer *rp, ext2_ino_t ino)
 	while (b < log->nreplay && log->tags[b].type != FC_TAIL)
 		b++;
 	for (size_t i = a; i < b; i++)
-		if (log->tags[i].type == FC_INODE && get_le32(log->tags[i].val, 0) == ino)
+		if (log->tags[i].type == FC_INODE && le32_get(log->tags[i].val) == ino)
 			return 1;
 	return 0;
 }
@@ -520,7 +522,7 @@ static errcode_t init_new_dir(struct replayer *rp, ext2_ino_t dir, ext2_ino_t in
  * An entry of the same name is replaced. */
 static errcode_t link_tag(struct replayer *rp, const struct fc_tag *t)
 {
-	ext2_ino_t dir = get_le32(t->val, 0), ino = get_le32(t->val, 4);
+	ext2_ino_t dir = le32_get(t->val), ino = le32_get(t->val + 4);
 	char name[FC_NAME_MAX + 1];
 	struct ext2_inode inode;
 	errcode_t rc;
@@ -559,7 +561,7 @@ static errcode_t link_tag(struct replayer *rp, const struct fc_tag *t)
  * reached the disk before the crash. */
 static errcode_t unlink_tag(struct replayer *rp, const struct fc_tag *t)
 {
-	ext2_ino_t dir = get_le32(t->val, 0), ino = get_le32(t->val, 4);
+	ext2_ino_t dir = le32_get(t->val), ino = le32_get(t->val + 4);
 	char name[FC_NAME_MAX + 1];
 	errcode_t rc;
 
@@ -743,7 +745,7 @@ int fc_replay_through(const char *path, io_channel io, const struct fc_log *log,
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return fail(e, EXIT_OPERATIONAL, "%s: %s", path, strerror(errno));
-	if (image_fd_size(fd, &size) || size == 0) {
+	if (fd_size_bytes(fd, &size) || size == 0) {
 		fail(e, EXIT_OPERATIONAL, "%s: cannot size it", path);
 		goto out;
 	}

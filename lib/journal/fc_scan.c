@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/core/crc32c.h"
+#include "lib/core/endian.h"
 #include "lib/journal/fc.h"
 #include "lib/journal/jbd2.h"
 
@@ -30,10 +31,10 @@ const char *fc_tag_name(uint16_t type)
 
 void fc_decode_extent(const uint8_t *raw, struct fc_extent *ex)
 {
-	uint16_t len = get_le16(raw, 4);
+	uint16_t len = le16_get(raw + 4);
 
-	ex->lblk = get_le32(raw, 0);
-	ex->pblk = (uint64_t)get_le16(raw, 6) << 32 | get_le32(raw, 8);
+	ex->lblk = le32_get(raw);
+	ex->pblk = (uint64_t)le16_get(raw + 6) << 32 | le32_get(raw + 8);
 	/* Lengths above 32768 mark an unwritten extent. */
 	ex->unwritten = len > 32768;
 	ex->len = ex->unwritten ? len - 32768u : len;
@@ -45,11 +46,11 @@ uint32_t fc_tag_ino(const struct fc_tag *t)
 	case FC_ADD_RANGE:
 	case FC_DEL_RANGE:
 	case FC_INODE:
-		return get_le32(t->val, 0);
+		return le32_get(t->val);
 	case FC_CREAT:
 	case FC_LINK:
 	case FC_UNLINK:
-		return get_le32(t->val, 4);
+		return le32_get(t->val + 4);
 	}
 	return 0;
 }
@@ -106,9 +107,9 @@ static enum step scan_tag(struct fc_log *log, uint16_t type, uint16_t len, const
 	switch (type) {
 	case FC_TAIL:
 		*crc = crc32c(*crc, cur, FC_TL_SIZE + 4);
-		if (get_le32(val, 0) != log->expected_tid || get_le32(val, 4) != *crc) {
+		if (le32_get(val) != log->expected_tid || le32_get(val + 4) != *crc) {
 			*crc = 0;
-			return bad(log, get_le32(val, 0) != log->expected_tid ?
+			return bad(log, le32_get(val) != log->expected_tid ?
 				   "a tail for another transaction" : "a tail with a bad checksum",
 				   block, off);
 		}
@@ -117,26 +118,26 @@ static enum step scan_tag(struct fc_log *log, uint16_t type, uint16_t len, const
 		log->commits++;
 		return GO_ON;
 	case FC_HEAD:
-		if (get_le32(val, 0) != 0) {
+		if (le32_get(val) != 0) {
 			log->ntags--;
 			snprintf(log->why, sizeof(log->why),
-				 "the head asks for unknown features 0x%x", get_le32(val, 0));
+				 "the head asks for unknown features 0x%x", le32_get(val));
 			return REFUSE;
 		}
-		if (get_le32(val, 4) != log->expected_tid) {
+		if (le32_get(val + 4) != log->expected_tid) {
 			log->ntags--;
 			if (!log->head_seen) {
 				log->head_seen = 1;
-				log->head_tid = get_le32(val, 4);
+				log->head_tid = le32_get(val + 4);
 			}
 			snprintf(log->why, sizeof(log->why),
 				 "a stale head (tid %u, expected %u) at block %u offset %u",
-				 get_le32(val, 4), log->expected_tid, block, off);
+				 le32_get(val + 4), log->expected_tid, block, off);
 			return STOP;
 		}
 		if (!log->head_seen) {
 			log->head_seen = 1;
-			log->head_tid = get_le32(val, 4);
+			log->head_tid = le32_get(val + 4);
 		}
 		/* fall through */
 	default:
@@ -153,7 +154,7 @@ static enum step scan_block(struct fc_log *log, uint32_t block, unsigned inode_s
 	const uint8_t *cur = start;
 
 	while (end - cur >= FC_TL_SIZE) {
-		uint16_t type = get_le16(cur, 0), len = get_le16(cur, 2);
+		uint16_t type = le16_get(cur), len = le16_get(cur + 2);
 		uint32_t off = (uint32_t)(cur - start);
 		enum step st;
 
@@ -181,7 +182,7 @@ int fc_parse(struct fc_log *log, uint8_t *area, uint32_t blocks, unsigned blocks
 	log->blocks = blocks;
 	log->blocksize = blocksize;
 	log->expected_tid = expected_tid;
-	if (!blocks || get_le16(area, 0) != FC_HEAD) {
+	if (!blocks || le16_get(area) != FC_HEAD) {
 		snprintf(log->why, sizeof(log->why), "the area does not start with a head");
 		return 0;
 	}

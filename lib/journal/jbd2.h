@@ -9,8 +9,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "lib/core/endian.h"
-
 #define JBD2_MAGIC 0xc03b3998U
 
 enum jbd2_block_type {
@@ -106,23 +104,6 @@ static inline void put_be32(void *buf, size_t off, uint32_t v)
 	p[1] = v >> 16;
 	p[2] = v >> 8;
 	p[3] = v;
-}
-
-/* Little-endian fields at an offset: lib/core/endian.h's, for the fields of
- * the ext4 superblock and the fast commit area. */
-static inline uint16_t get_le16(const void *buf, size_t off)
-{
-	return le16_get((const uint8_t *)buf + off);
-}
-
-static inline uint32_t get_le32(const void *buf, size_t off)
-{
-	return le32_get((const uint8_t *)buf + off);
-}
-
-static inline void put_le32(void *buf, size_t off, uint32_t v)
-{
-	le32_put((uint8_t *)buf + off, v);
 }
 
 /* tid comparison with wraparound, as the log's 32-bit sequence numbers do. */
