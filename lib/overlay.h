@@ -36,8 +36,13 @@ int overlay_zero(struct overlay *ov, uint64_t off, uint64_t len);
 /* The same as overlay_write, but whole chunks of buf are borrowed, not
  * copied: buf must stay valid and unchanged while ov holds them (a
  * read-only mapping of the write log that outlives the overlay).  A later
- * write to such a chunk copies it first. */
+ * write to such a chunk copies it first.  With EXT4DA_NO_STATE_CACHE set
+ * it copies everything (a test switch). */
 int overlay_write_shared(struct overlay *ov, uint64_t off, const void *buf, size_t len);
+
+/* Is EXT4DA_NO_STATE_CACHE set (and not "0")?  Then nothing computed for
+ * one crash state is reused by the next: a test switch, to compare. */
+int state_cache_disabled(void);
 
 /* The generation of [off, off + len) as seen through ov: the newest write
  * any overlay of the stack made to a chunk of it, 0 if none ever did (the
