@@ -5,9 +5,9 @@
 #include <stdlib.h>
 
 #include "fuzz/fuzz_input.h"
-#include "lib/audit.h"
-#include "lib/findings.h"
-#include "lib/view.h"
+#include "lib/audit/audit.h"
+#include "lib/audit/findings.h"
+#include "lib/audit/view.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 

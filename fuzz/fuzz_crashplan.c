@@ -4,8 +4,8 @@
 #include <stdint.h>
 
 #include "fuzz/fuzz_input.h"
-#include "lib/crash.h"
-#include "lib/writelog.h"
+#include "lib/crash/crash.h"
+#include "lib/crash/writelog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "lib/mark.h"
-#include "lib/stamp.h"
+#include "lib/core/mark.h"
+#include "lib/core/stamp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 

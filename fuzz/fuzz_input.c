@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "fuzz/fuzz_input.h"
-#include "lib/endian.h"
+#include "lib/core/endian.h"
 
 static int fuzz_file_new(struct fuzz_file *f, uint64_t size)
 {

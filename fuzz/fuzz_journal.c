@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "fuzz/fuzz_input.h"
-#include "lib/image.h"
-#include "lib/overlay.h"
-#include "lib/recovery.h"
-#include "lib/replay.h"
+#include "lib/blockdev/image.h"
+#include "lib/blockdev/overlay.h"
+#include "lib/journal/recovery.h"
+#include "lib/journal/replay.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 

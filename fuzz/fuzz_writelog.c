@@ -3,7 +3,7 @@
 #include <stdint.h>
 
 #include "fuzz/fuzz_input.h"
-#include "lib/writelog.h"
+#include "lib/crash/writelog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 

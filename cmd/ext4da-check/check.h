@@ -2,11 +2,11 @@
 #ifndef EXT4DA_CMD_CHECK_H
 #define EXT4DA_CMD_CHECK_H
 
-#include "lib/audit.h"
-#include "lib/cancel.h"
-#include "lib/cli.h"
-#include "lib/datascan.h"
-#include "lib/view.h"
+#include "lib/audit/audit.h"
+#include "lib/process/cancel.h"
+#include "lib/core/cli.h"
+#include "lib/core/datascan.h"
+#include "lib/audit/view.h"
 
 struct check_cmd {
 	struct cli cli;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cmd/ext4da-check/check.h"
-#include "lib/paths.h"
+#include "lib/audit/paths.h"
 
 const char *argp_program_version = "ext4da-check " PACKAGE_VERSION;
 

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cmd/ext4da-check/check.h"
-#include "lib/image.h"
+#include "lib/blockdev/image.h"
 
 /* The first block of [blk, blk+n) that the audit found owned (or maybe
  * owned), or 0.  Block 0 is never in a LEAKED range: it is the boot block

@@ -4,11 +4,11 @@
 
 #include <stdio.h>
 
-#include "lib/campaign.h"
-#include "lib/cli.h"
-#include "lib/crash.h"
-#include "lib/layout.h"
-#include "lib/datascan.h"
+#include "lib/crash/campaign.h"
+#include "lib/core/cli.h"
+#include "lib/crash/crash.h"
+#include "lib/crash/layout.h"
+#include "lib/core/datascan.h"
 
 /* Failure classes beyond the audit's finding codes. */
 enum { FAIL_UNREADABLE = F_NCODES, FAIL_FSCK, FAIL_DURABILITY, FAIL_CHECK, FAIL_NCLASSES };

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cmd/ext4da-crash/crash.h"
-#include "lib/datascan.h"
+#include "lib/core/datascan.h"
 
 /* Does state s hold entry i (durable, or one of its reordered writes)? */
 static int holds(const struct crash_state *s, uint64_t i)

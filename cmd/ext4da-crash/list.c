@@ -1,15 +1,15 @@
 /* list.c: ext4da-crash --list, the log one entry a line, like replay-log
  * -v: index, sector, length, flags, mark text, and for writes what they
- * hit in the filesystem (lib/layout.c), judged by the layout the log ends
+ * hit in the filesystem (lib/crash/layout.c), judged by the layout the log ends
  * with (mkfs may be in the log), else the base's. */
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "cmd/ext4da-crash/crash.h"
-#include "lib/campaign.h"
-#include "lib/image.h"
-#include "lib/layout.h"
+#include "lib/crash/campaign.h"
+#include "lib/blockdev/image.h"
+#include "lib/crash/layout.h"
 
 /* The layout of the filesystem after the whole log (or, failing that, of
  * the base); 0 if there is one. */

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cmd/ext4da-crash/crash.h"
-#include "lib/interrupt.h"
+#include "lib/process/interrupt.h"
 
 const char *argp_program_version = "ext4da-crash " PACKAGE_VERSION;
 

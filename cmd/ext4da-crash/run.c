@@ -17,10 +17,10 @@
 #include <linux/fs.h>
 
 #include "cmd/ext4da-crash/crash.h"
-#include "lib/campaign.h"
-#include "lib/outfile.h"
-#include "lib/interrupt.h"
-#include "lib/stamp.h"
+#include "lib/crash/campaign.h"
+#include "lib/process/outfile.h"
+#include "lib/process/interrupt.h"
+#include "lib/core/stamp.h"
 
 int open_run(struct run *r, struct crash_cmd *cmd, struct err *e)
 {
@@ -109,39 +109,33 @@ struct hook {
 	int out_fd;		/* all it printed, for --save; -1 if it did not run */
 };
 
-/* Write the recovered state to a temporary image, run the hook's command
- * on it, keep its exit status and, when it fails, the end of its output. */
+/* Write the recovered state to a scratch image (unlinked from the start,
+ * so that not even SIGKILL leaves it behind), run the hook's command on
+ * it, keep its exit status and, when it fails, the end of its output. */
 static void run_hook(struct run *rn, struct view *v, struct hook *h, struct state_result *r)
 {
 	const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	char img[900], out[900];
+	char img[64], out[900];
 	struct err e = { 0 };
-	char *line;
+	char *line = NULL;
 	int fd;
 
-	snprintf(img, sizeof(img), "%.850s/ext4da-crash-%s.XXXXXX", dir, h->name);
-	snprintf(out, sizeof(out), "%.850s/ext4da-crash-out.XXXXXX", dir);
-	fd = mkstemp(img);
-	if (fd < 0)
-		return;
-	interrupt_track_file(img);
-	close(fd);
-	unlink(img);	/* written anew, whole, by campaign_write_image */
 	settle_totals(v->fs);
 	ext2fs_mark_super_dirty(v->fs);
 	v->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
 	ext2fs_flush(v->fs);	/* into the view's overlay, never the state or the base */
-	h->out_fd = mkstemp(out);
-	if (h->out_fd >= 0) {
-		interrupt_track_file(out);
-		unlink(out);	/* only the descriptor is needed */
-		interrupt_forget_file(out);
-	}
-	line = fsck_cmdline(h->cmd, img);
-	if (campaign_write_image(&rn->c, v->ov, img, 0, &e)) {
+	fd = campaign_scratch_image(&rn->c, v->ov, dir, img, sizeof(img), &e);
+	if (fd < 0) {
 		snprintf(r->note, sizeof(r->note), "%s: %.460s", h->name, e.msg);
 		*h->exit = 8;
-	} else if (!line || h->out_fd < 0) {
+		return;
+	}
+	snprintf(out, sizeof(out), "%.850s/ext4da-crash-out.XXXXXX", dir);
+	h->out_fd = mkstemp(out);
+	if (h->out_fd >= 0)
+		unlink(out);	/* only the descriptor is needed */
+	line = fsck_cmdline(h->cmd, img);
+	if (!line || h->out_fd < 0) {
 		snprintf(r->note, sizeof(r->note), "%s: %s", h->name, strerror(errno));
 		*h->exit = 8;
 	} else {
@@ -150,8 +144,7 @@ static void run_hook(struct run *rn, struct view *v, struct hook *h, struct stat
 			keep_output(h->out_fd, h->output, h->output_len);
 	}
 	free(line);
-	unlink(img);
-	interrupt_forget_file(img);
+	close(fd);
 }
 
 /* A recorded device was poisoned before mkfs, and most of its free space

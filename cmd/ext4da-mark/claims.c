@@ -1,4 +1,4 @@
-/* claims.c: the entries of a claims mark (lib/mark.h, version 2).  Unlike
+/* claims.c: the entries of a claims mark (lib/core/mark.h, version 2).  Unlike
  * --durable, nothing here syncs: a generated workload has just made its
  * own persistence point (fsync, fdatasync, sync, msync) and the mark
  * records what that point guarantees, so the mark must not add a sync of

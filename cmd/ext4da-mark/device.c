@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "cmd/ext4da-mark/mark_cmd.h"
-#include "lib/datascan.h"
-#include "lib/endian.h"
+#include "lib/core/datascan.h"
+#include "lib/core/endian.h"
 
 /* Just enough of the ext2/3/4 superblock to know where the fs ends, and
  * of an MBR to know there is one. */

@@ -1,6 +1,6 @@
 /* ext4da-mark: a guest helper that puts a mark, optionally a durability
  * mark, into the block-write log by writing a record into the mark area at
- * the end of the device (SPEC section 7, lib/mark.h); and lists the records
+ * the end of the device (SPEC section 7, lib/core/mark.h); and lists the records
  * of an area.  The command line and the two actions. */
 #include "config.h"
 

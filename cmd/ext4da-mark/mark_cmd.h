@@ -5,8 +5,8 @@
 
 #include <stdint.h>
 
-#include "lib/guest.h"
-#include "lib/mark.h"
+#include "lib/core/guest.h"
+#include "lib/core/mark.h"
 
 struct mark_device {
 	const char *path;
@@ -48,7 +48,7 @@ int durable_entry(const char *path, struct mark_entry *m, struct err *e);
 int fs_relative_path(const char *path, uint64_t dev, char *out, size_t outlen, struct err *e);
 
 /* claims.c: what a workload's own persistence point made durable, recorded
- * without syncing anything (version 2 entries, see lib/mark.h). */
+ * without syncing anything (version 2 entries, see lib/core/mark.h). */
 struct claims {
 	struct mark_entry *v;
 	size_t n, cap;

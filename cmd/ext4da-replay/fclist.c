@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "lib/core/endian.h"
 #include "cmd/ext4da-replay/replay.h"
 
 static void tag_detail(const struct fc_tag *t, char *buf, size_t len)
@@ -11,28 +12,28 @@ static void tag_detail(const struct fc_tag *t, char *buf, size_t len)
 	switch (t->type) {
 	case FC_ADD_RANGE:
 		fc_decode_extent(t->val + 4, &ex);
-		snprintf(buf, len, "inode %u lblk %u len %u -> fs %" PRIu64 "%s", get_le32(t->val, 0),
+		snprintf(buf, len, "inode %u lblk %u len %u -> fs %" PRIu64 "%s", le32_get(t->val),
 			 ex.lblk, ex.len, ex.pblk, ex.unwritten ? " unwritten" : "");
 		break;
 	case FC_DEL_RANGE:
-		snprintf(buf, len, "inode %u lblk %u len %u", get_le32(t->val, 0),
-			 get_le32(t->val, 4), get_le32(t->val, 8));
+		snprintf(buf, len, "inode %u lblk %u len %u", le32_get(t->val),
+			 le32_get(t->val + 4), le32_get(t->val + 8));
 		break;
 	case FC_CREAT:
 	case FC_LINK:
 	case FC_UNLINK:
-		snprintf(buf, len, "dir %u inode %u name '%.*s'", get_le32(t->val, 0),
-			 get_le32(t->val, 4), (int)(t->len - FC_DENTRY_HDR), t->val + FC_DENTRY_HDR);
+		snprintf(buf, len, "dir %u inode %u name '%.*s'", le32_get(t->val),
+			 le32_get(t->val + 4), (int)(t->len - FC_DENTRY_HDR), t->val + FC_DENTRY_HDR);
 		break;
 	case FC_INODE:
-		snprintf(buf, len, "inode %u (%u bytes)", get_le32(t->val, 0),
+		snprintf(buf, len, "inode %u (%u bytes)", le32_get(t->val),
 			 t->len - FC_INODE_HDR);
 		break;
 	case FC_HEAD:
-		snprintf(buf, len, "tid %u features 0x%x", get_le32(t->val, 4), get_le32(t->val, 0));
+		snprintf(buf, len, "tid %u features 0x%x", le32_get(t->val + 4), le32_get(t->val));
 		break;
 	case FC_TAIL:
-		snprintf(buf, len, "tid %u crc 0x%08x", get_le32(t->val, 0), get_le32(t->val, 4));
+		snprintf(buf, len, "tid %u crc 0x%08x", le32_get(t->val), le32_get(t->val + 4));
 		break;
 	default:
 		snprintf(buf, len, "%u bytes", t->len);

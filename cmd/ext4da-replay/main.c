@@ -10,11 +10,12 @@
 #include <unistd.h>
 
 #include "cmd/ext4da-replay/replay.h"
-#include "lib/fc_replay.h"
-#include "lib/cancel.h"
-#include "lib/image.h"
-#include "lib/overlay.h"
-#include "lib/recovery.h"
+#include "lib/journal/fc_replay.h"
+#include "lib/process/cancel.h"
+#include "lib/blockdev/image.h"
+#include "lib/core/fdio.h"
+#include "lib/blockdev/overlay.h"
+#include "lib/journal/recovery.h"
 
 const char *argp_program_version = "ext4da-replay " PACKAGE_VERSION;
 
@@ -182,7 +183,7 @@ static int dry_run_onto_overlay(const struct replay_cmd *cmd, struct recovery *r
 	fd = open(cmd->image, O_RDONLY);
 	if (fd < 0)
 		return fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
-	if (image_fd_size(fd, &size) || !(ov = overlay_new(fd, size, NULL))) {
+	if (fd_size_bytes(fd, &size) || !(ov = overlay_new(fd, size, NULL))) {
 		close(fd);
 		return fail(e, EXIT_OPERATIONAL, "cannot map the image");
 	}

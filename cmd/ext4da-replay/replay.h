@@ -4,8 +4,8 @@
 
 #include <json-c/json.h>
 
-#include "lib/cli.h"
-#include "lib/replay.h"
+#include "lib/core/cli.h"
+#include "lib/journal/replay.h"
 
 enum action { ACT_REPLAY, ACT_LIST, ACT_DRY_RUN };
 

@@ -1,8 +1,8 @@
 /* extra.c: the ways of changing a file that busybox sh has no command
  * for, so that generated workloads (ext4da-workload) can reach every
  * write path of ext4: stamps written through a shared mapping and msync,
- * fallocate's modes, and sync_file_range.  O_DIRECT is a flag of the
- * plain writes in ops.c. */
+ * and fallocate's modes.  sync_file_range is one of the sync modes of
+ * sync.c; O_DIRECT is a flag of the plain writes in ops.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -16,19 +16,7 @@
 #include <linux/falloc.h>
 
 #include "cmd/ext4da-stamp/ops.h"
-#include "lib/stamp.h"
-
-const char *write_via_name(enum write_via v)
-{
-	switch (v) {
-	case VIA_WRITE: return "write";
-	case VIA_MMAP: return "mmap";
-	case VIA_KEEP_SIZE: return "keep-size";
-	case VIA_PUNCH: return "punch";
-	case VIA_ZERO: return "zero";
-	}
-	return "?";
-}
+#include "lib/core/stamp.h"
 
 int parse_falloc_mode(const char *s, enum write_via *v)
 {
@@ -40,14 +28,6 @@ int parse_falloc_mode(const char *s, enum write_via *v)
 			return 0;
 		}
 	return -1;
-}
-
-/* Write the dirty pages of the whole file and wait for them: no metadata
- * and no cache flush, which is the point (it guarantees nothing). */
-int sync_range(int fd)
-{
-	return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-					 SYNC_FILE_RANGE_WAIT_AFTER);
 }
 
 static int falloc_flags(enum write_via v)
@@ -92,22 +72,6 @@ static int mmap_stamp(const struct stamp_cmd *c, int fd, const struct file_id *i
 	return 0;
 }
 
-static int do_sync(int fd, enum sync_mode m, struct err *e)
-{
-	int rc = 0;
-
-	if (m == SYNC_FSYNC)
-		rc = fsync(fd);
-	else if (m == SYNC_FDATASYNC)
-		rc = fdatasync(fd);
-	else if (m == SYNC_RANGE)
-		rc = sync_range(fd);
-	if (rc)
-		return guest_fail(e, EXIT_OPERATIONAL, "%s failed: %s", sync_mode_name(m),
-				  strerror(errno));
-	return 0;
-}
-
 static int change_range(const struct stamp_cmd *c, int fd, const struct file_id *id,
 			struct err *e)
 {
@@ -128,7 +92,7 @@ int op_overwrite_via(const struct stamp_cmd *c, const char **input, struct err *
 	*input = c->path;
 	if (fd < 0)
 		return guest_fail(e, EXIT_OPERATIONAL, "%s", strerror(errno));
-	if (file_identify(fd, &id, e) || change_range(c, fd, &id, e) || do_sync(fd, c->sync, e)) {
+	if (file_identify(fd, &id, e) || change_range(c, fd, &id, e) || sync_file(fd, c->sync, e)) {
 		close(fd);
 		return -1;
 	}

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "cmd/ext4da-stamp/ops.h"
-#include "lib/stamp.h"
+#include "lib/core/stamp.h"
 
 const char *argp_program_version = "ext4da-stamp " PACKAGE_VERSION;
 

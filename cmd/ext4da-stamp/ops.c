@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cmd/ext4da-stamp/ops.h"
-#include "lib/stamp.h"
+#include "lib/core/stamp.h"
 
 #define WRITE_CHUNK (1024 * 1024)
 
@@ -21,17 +21,6 @@ struct open_file {
 	int fd;
 	struct file_id id;
 };
-
-const char *sync_mode_name(enum sync_mode m)
-{
-	switch (m) {
-	case SYNC_FSYNC: return "fsync";
-	case SYNC_FDATASYNC: return "fdatasync";
-	case SYNC_RANGE: return "sync-range";
-	case SYNC_NONE: break;
-	}
-	return "none";
-}
 
 static int open_file(const char *path, int flags, struct open_file *f, struct err *e)
 {
@@ -50,16 +39,7 @@ static int open_file(const char *path, int flags, struct open_file *f, struct er
 /* Sync as asked, then close: a close error can be a lost write too. */
 static int close_file(struct open_file *f, enum sync_mode m, struct err *e)
 {
-	int rc = 0;
-
-	if (m == SYNC_FSYNC)
-		rc = fsync(f->fd);
-	else if (m == SYNC_FDATASYNC)
-		rc = fdatasync(f->fd);
-	else if (m == SYNC_RANGE)
-		rc = sync_range(f->fd);
-	if (rc != 0) {
-		guest_fail(e, EXIT_OPERATIONAL, "%s failed: %s", sync_mode_name(m), strerror(errno));
+	if (sync_file(f->fd, m, e)) {
 		close(f->fd);
 		return -1;
 	}

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "lib/guest.h"
+#include "lib/core/guest.h"
 
 enum stamp_op { OP_NONE, OP_CREATE, OP_OVERWRITE, OP_APPEND, OP_TRUNCATE, OP_RENAME_OVER, OP_VERIFY,
 		OP_POISON, OP_CHECKPOINT, OP_JOURNAL_DATA, OP_MAPPED, OP_QUOTA };
@@ -49,12 +49,14 @@ int op_rename_over(const struct stamp_cmd *c, const char **input, struct err *e)
 int op_poison(const struct stamp_cmd *c, const char **input, struct err *e);
 int op_verify(const struct stamp_cmd *c, const char **input, struct err *e);
 
+/* sync.c: what ops.c and extra.c share.  Sync fd as m asks (nothing for
+ * SYNC_NONE): 0, or -1 with e filled. */
+int sync_file(int fd, enum sync_mode m, struct err *e);
 const char *sync_mode_name(enum sync_mode m);
-
-/* extra.c: overwrite by mmap or fallocate, and sync_file_range. */
-int op_overwrite_via(const struct stamp_cmd *c, const char **input, struct err *e);
-int sync_range(int fd);
 const char *write_via_name(enum write_via v);
+
+/* extra.c: overwrite by mmap or fallocate. */
+int op_overwrite_via(const struct stamp_cmd *c, const char **input, struct err *e);
 /* Parse --fallocate MODE; -1 if unknown. */
 int parse_falloc_mode(const char *s, enum write_via *v);
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "cmd/ext4da-stamp/ops.h"
-#include "lib/stamp.h"
+#include "lib/core/stamp.h"
 
 #define READ_CHUNK (1024 * 1024)
 

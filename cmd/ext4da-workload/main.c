@@ -1,4 +1,4 @@
-/* ext4da-workload: enumerate bounded workloads (lib/workload.h) and print
+/* ext4da-workload: enumerate bounded workloads (lib/crash/workload.h) and print
  * any one of them as a script for ext4da-record. */
 #include "config.h"
 
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/cli.h"
-#include "lib/workload.h"
+#include "lib/core/cli.h"
+#include "lib/crash/workload.h"
 
 const char *argp_program_version = "ext4da-workload " PACKAGE_VERSION;
 

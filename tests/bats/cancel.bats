@@ -2,7 +2,7 @@
 # SIGINT and SIGTERM during ext4da-replay and ext4da-check --repair: exit
 # 32, one line on stderr, nothing half-written under a final name, and an
 # undo file that e2undo applies.  EXT4DA_TEST_CANCEL_AT=N makes the tool
-# raise the signal itself at its Nth cancellation point (lib/cancel.h), so
+# raise the signal itself at its Nth cancellation point (lib/process/cancel.h), so
 # each test walks every point of the work: before each block replay
 # writes, each chunk of an --output copy, each step of the audit, and just
 # before a repair writes.

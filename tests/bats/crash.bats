@@ -520,7 +520,7 @@ $output"
 
 # Durability marks: not tested here yet, on purpose.  The oracle (SPEC
 # section 7: ext4da-mark records in the last MiB of the device, decoded by
-# lib/mark.c, turned into marks at their entries by lib/durability.c) is
+# lib/core/mark.c, turned into marks at their entries by lib/crash/durability.c) is
 # still being implemented.  Its tests go here: a workload that fsyncs files
 # and writes ext4da-mark durability records (a hand-made log with record
 # writes into the mark area, and a mkcrashlog-style log); --points mark

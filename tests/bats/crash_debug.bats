@@ -109,7 +109,8 @@ killed_runs() {
 		rm -f "$d/out.img"
 	}
 	check_after=(whole_or_absent)
-	# SIGKILL leaves the hooks' temporary images: keep them in the test's dir.
+	# Partial outputs of SIGKILLed runs (never under a final name) stay
+	# in the test's dir.
 	mkdir -p "$d/tmp"
 	export TMPDIR=$d/tmp
 	killed_runs ext4da-crash -q --base "$DEFER/base.img" --log "$DEFER/log.img" \

@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
 # needs root: mkcrashed and mkfaulty make their images through loop mounts
 # needs fault injection: EXT4DA_FAULT_WRITE=N kills a tool before its Nth write
-# Interrupted writes (lib/fault.h, lib/guardio.h): each writing run is
-# killed before every one of its writes and flushes in turn, and what it
-# left is then finished or undone:
+# Interrupted writes (lib/blockdev/fault.h, lib/blockdev/guardio.h): each
+# writing run is killed before every one of its writes and flushes in turn,
+# and what it left is then finished or undone:
 #   - in-place replay (of full commits, and of fast commits), rerun: the
 #     same bytes as an uninterrupted replay;
 #   - replay --output: nothing under the final name, and a rerun gives the
@@ -13,7 +13,7 @@
 
 load helpers
 
-FAULT=99	# FAULT_EXIT_CODE in lib/fault.h
+FAULT=99	# FAULT_EXIT_CODE in lib/blockdev/fault.h
 
 setup_file() {
 	export CRASHED="$BATS_FILE_TMPDIR/crashed.img" LEAKED="$BATS_FILE_TMPDIR/leaked.img"
@@ -124,7 +124,7 @@ rerun_at_every_write() {
 # --undo U IMAGE, killed before each write in turn; e2undo must restore
 # IMAGE exactly.  For each of the run's SB_WRITES writes of the primary
 # superblock there is one instant where it cannot: after the undo file
-# has taken the new superblock, before the image has (lib/guardio.h).
+# has taken the new superblock, before the image has (lib/blockdev/guardio.h).
 # There e2undo must refuse and change nothing.
 undo_at_every_write() {
 	local img=$1 want=$2 sb_writes=$3 d n=1 rc kills=0 refused=0 before

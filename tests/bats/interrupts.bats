@@ -23,14 +23,14 @@ procs_with() {
 	done | grep -v "^$BASHPID/" || true
 }
 
-# wait_for N DIR: until DIR holds N files (20 s at most).
+# wait_for N MARKER: until N processes run MARKER (20 s at most).
 wait_for() {
 	local i
 	for i in $(seq 200); do
-		[ "$(find "$2" -type f | wc -l)" -ge "$1" ] && return 0
+		[ "$(procs_with "$2" | wc -l)" -ge "$1" ] && return 0
 		sleep 0.1
 	done
-	fail "$2 never held $1 files: $(ls -la "$2")"
+	fail "never $1 processes running '$2': $(procs_with "$2")"
 }
 
 # interrupt SIGNAL JOBS: a campaign whose --fsck-cmd sleeps, signalled
@@ -43,8 +43,7 @@ interrupt() {
 	TMPDIR=$tmp ext4da-crash --base "$GOOD/base.img" --log "$GOOD/log.img" -j "$jobs" \
 		--fsck-cmd "$marker; : %s" >"$(scratch)/out" 2>"$(scratch)/err" &
 	pid=$!
-	wait_for "$jobs" "$tmp"
-	[ -n "$(procs_with "$marker")" ] || fail "the fsck command is not running"
+	wait_for "$jobs" "$marker; : /"
 	kill -"$sig" "$pid"
 	wait "$pid" || status=$?
 	[ "$status" -eq 32 ] || fail "SIG$sig: exit $status, expected 32; $(cat "$(scratch)/err")"
@@ -68,6 +67,25 @@ interrupt() {
 	interrupt TERM 1
 }
 
+@test "SIGKILL during --fsck-cmd -j 2: no image left in TMPDIR" {
+	local tmp pid marker p
+	tmp=$(scratch)/tmp
+	mkdir -p "$tmp"
+	marker="sleep 48.$RANDOM"
+	TMPDIR=$tmp ext4da-crash --base "$GOOD/base.img" --log "$GOOD/log.img" -j 2 \
+		--fsck-cmd "$marker; : %s" >/dev/null 2>&1 &
+	pid=$!
+	# Each hook is given its image as /proc/PID/fd/N: open in the tool,
+	# with no name in TMPDIR.
+	wait_for 2 "$marker; : /proc/"
+	kill -KILL "$pid"
+	wait "$pid" || true
+	for p in $(procs_with "$GOOD/log.img") $(procs_with "$marker"); do
+		kill -KILL "${p%%/*}" 2>/dev/null || true
+	done
+	[ -z "$(ls -A "$tmp")" ] || fail "SIGKILL left: $(ls -la "$tmp")"
+}
+
 @test "--fsck-cmd output of a failing state is kept: JSON, -v and --save" {
 	local d
 	d=$(scratch)
@@ -75,7 +93,7 @@ interrupt() {
 		--fsck-cmd 'echo "checked %s"; echo "bad inode 12" >&2; exit 4'
 	[ "$status" -eq 4 ] || fail "exit $status"
 	jq -e -s '[.[] | select(.type == "state")] | length == 2 and all(.fsck_exit == 4
-		and (.fsck_output | test("^checked .*ext4da-crash-fsck\\.[^ ]*\nbad inode 12\n$")))' \
+		and (.fsck_output | test("^checked /proc/[0-9]+/fd/[0-9]+\nbad inode 12\n$")))' \
 		<<<"$output" >/dev/null || fail "$output"
 	run --separate-stderr ext4da-crash --base "$GOOD/base.img" --log "$GOOD/log.img" -v \
 		--fsck-cmd 'echo "bad inode 12"; exit 4' --save "$d/save"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # needs root: it makes its images and logs on loop-mounted filesystems
-# The write-log reader (lib/writelog.c, through tests/tools/logdump) on real
+# The write-log reader (lib/crash/writelog.c, through tests/tools/logdump) on real
 # QEMU blklogwrites logs from tests/fixtures/mkqemulog: entries, payloads and
 # a byte-exact replay against what qemu-io wrote, the stale super of an
 # aborted run, and bad input (exit 8 and one line naming the log).

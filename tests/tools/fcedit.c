@@ -13,10 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/crc32c.h"
-#include "lib/fc.h"
-#include "lib/image.h"
-#include "lib/journal.h"
+#include "lib/core/crc32c.h"
+#include "lib/core/endian.h"
+#include "lib/journal/fc.h"
+#include "lib/blockdev/image.h"
+#include "lib/journal/journal.h"
 
 static int die(const char *msg)
 {
@@ -55,7 +56,7 @@ int main(int argc, char **argv)
 			return die(e.msg);
 	/* Parse for the head's own tid, so every tag up to the last good
 	 * tail is found. */
-	if (fc_parse(&log, area, (uint32_t)n, j->blocksize, get_le32(area, 8), 1 << 16) ||
+	if (fc_parse(&log, area, (uint32_t)n, j->blocksize, le32_get(area + 8), 1 << 16) ||
 	    log.verdict != FC_REPLAY)
 		return die("no fast commit to edit");
 	if (tagno >= log.nreplay || off >= log.tags[tagno].len)
@@ -66,7 +67,7 @@ int main(int argc, char **argv)
 
 		if (log.tags[i].type == FC_TAIL) {
 			crc = crc32c(crc, p, FC_TL_SIZE + 4);
-			put_le32(p, FC_TL_SIZE + 4, crc);
+			le32_put(p + (FC_TL_SIZE + 4), crc);
 			crc = 0;
 		} else {
 			crc = crc32c(crc, p, FC_TL_SIZE + log.tags[i].len);

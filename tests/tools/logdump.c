@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/fdio.h"
-#include "lib/writelog.h"
+#include "lib/core/fdio.h"
+#include "lib/crash/writelog.h"
 
 #define CHUNK (1u << 20)
 

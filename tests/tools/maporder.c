@@ -24,8 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/crash.h"
-#include "lib/view.h"
+#include "lib/crash/crash.h"
+#include "lib/audit/view.h"
 
 #define NONE UINT64_MAX
 

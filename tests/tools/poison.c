@@ -8,7 +8,7 @@
  *   bytes 16..511 62 le64 fill words: word k (at byte 8k, k = 2..63) is
  *                 mix64(((n << 6) | k) ^ 0x53494f5041443445)
  * where mix64 is the splitmix64 finaliser and the constant is "E4DAPOIS"
- * read as le64: the format of lib/stamp.h and man/ext4da.7, which the
+ * read as le64: the format of lib/core/stamp.h and man/ext4da.7, which the
  * STALE classifier checks word by word.  A trailing partial sector gets
  * the start of its sector's poison.  Standalone (no ext4da library), so
  * that it can be built for any machine that prepares images.

@@ -1,5 +1,5 @@
-/* test_audit.c: unit tests for the audit's ownership passes (lib/audit.c,
- * lib/owners.c) on small images made by `mke2fs -d` (no root, no loop
+/* test_audit.c: unit tests for the audit's ownership passes (lib/audit/audit.c,
+ * lib/audit/owners.c) on small images made by `mke2fs -d` (no root, no loop
  * device) and then edited with libext2fs: a clean image has no ownership
  * findings; a block marked in the bitmap that nothing owns is LEAKED; a
  * file's block free in the bitmap is UNMARKED and names the file; a block
@@ -16,8 +16,8 @@
 
 #include <ext2fs/ext2fs.h>
 
-#include "lib/audit.h"
-#include "lib/findings.h"
+#include "lib/audit/audit.h"
+#include "lib/audit/findings.h"
 #include "tests/unit/check.h"
 
 static char dir[] = "/tmp/ext4da-test-audit.XXXXXX";

@@ -11,11 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/campaign.h"
-#include "lib/image.h"
-#include "lib/layout.h"
-#include "lib/overlay.h"
-#include "lib/verify_cache.h"
+#include "lib/crash/campaign.h"
+#include "lib/blockdev/image.h"
+#include "lib/crash/layout.h"
+#include "lib/blockdev/overlay.h"
+#include "lib/journal/verify_cache.h"
 #include "tests/unit/check.h"
 
 #define SS 512

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/crash.h"
+#include "lib/crash/crash.h"
 #include "tests/unit/check.h"
 
 #define W 0u		/* a plain write */

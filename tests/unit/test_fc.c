@@ -1,11 +1,12 @@
-/* test_fc: the fast-commit scan (lib/fc_scan.c) on areas built here tag by
+/* test_fc: the fast-commit scan (lib/journal/fc_scan.c) on areas built here tag by
  * tag: which tags count, and when the kernel's rules stop or refuse. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/crc32c.h"
-#include "lib/fc.h"
-#include "lib/jbd2.h"
+#include "lib/core/crc32c.h"
+#include "lib/core/endian.h"
+#include "lib/journal/fc.h"
+#include "lib/journal/jbd2.h"
 #include "tests/unit/check.h"
 
 #define BS 1024
@@ -49,8 +50,8 @@ static void head(struct area *a, uint32_t features, uint32_t tid)
 {
 	uint8_t v[8];
 
-	put_le32(v, 0, features);
-	put_le32(v, 4, tid);
+	le32_put(v, features);
+	le32_put(v + 4, tid);
 	tag(a, FC_HEAD, v, 8);
 }
 
@@ -62,9 +63,9 @@ static void tail(struct area *a, uint32_t tid, int bad)
 
 	put16(p, FC_TAIL);
 	put16(p + 2, (uint16_t)len);
-	put_le32(p, 4, tid);
+	le32_put(p + 4, tid);
 	a->crc = crc32c(a->crc, p, 8);
-	put_le32(p, 8, a->crc + (bad ? 1 : 0));
+	le32_put(p + 8, a->crc + (bad ? 1 : 0));
 	a->crc = 0;
 	a->off += 4 + len;
 }
@@ -73,11 +74,11 @@ static void add_range(struct area *a, uint32_t ino, uint32_t lblk, uint16_t len,
 {
 	uint8_t v[16] = { 0 };
 
-	put_le32(v, 0, ino);
-	put_le32(v, 4, lblk);
+	le32_put(v, ino);
+	le32_put(v + 4, lblk);
 	put16(v + 8, len);
 	put16(v + 10, (uint16_t)(pblk >> 32));
-	put_le32(v, 12, (uint32_t)pblk);
+	le32_put(v + 12, (uint32_t)pblk);
 	tag(a, FC_ADD_RANGE, v, 16);
 }
 
@@ -85,7 +86,7 @@ static void inode_tag(struct area *a, uint32_t ino)
 {
 	uint8_t v[4 + 128] = { 0 };
 
-	put_le32(v, 0, ino);
+	le32_put(v, ino);
 	tag(a, FC_INODE, v, sizeof(v));
 }
 
@@ -94,8 +95,8 @@ static void dentry(struct area *a, uint16_t type, uint32_t dir, uint32_t ino, co
 	uint8_t v[8 + 255];
 	size_t n = strlen(name);
 
-	put_le32(v, 0, dir);
-	put_le32(v, 4, ino);
+	le32_put(v, dir);
+	le32_put(v + 4, ino);
 	memcpy(v + 8, name, n);
 	tag(a, type, v, (uint16_t)(8 + n));
 }
@@ -104,9 +105,9 @@ static void del_range(struct area *a, uint32_t ino, uint32_t lblk, uint32_t len)
 {
 	uint8_t v[12];
 
-	put_le32(v, 0, ino);
-	put_le32(v, 4, lblk);
-	put_le32(v, 8, len);
+	le32_put(v, ino);
+	le32_put(v + 4, lblk);
+	le32_put(v + 8, len);
 	tag(a, FC_DEL_RANGE, v, 12);
 }
 

@@ -1,10 +1,10 @@
 /* test_fc_extents: the extent list fast-commit replay edits
- * (lib/fc_extents.c): adding ranges over mapped ones, punching holes,
+ * (lib/journal/fc_extents.c): adding ranges over mapped ones, punching holes,
  * splitting, merging, and the physical blocks each change unmaps. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/fc_extents.h"
+#include "lib/journal/fc_extents.h"
 #include "tests/unit/check.h"
 
 struct unmapped {

@@ -1,11 +1,11 @@
 /* test_findings.c: unit tests for the merging of findings into ranges
- * (lib/findings.c), as ext4da-check(8) describes it: a finding that
+ * (lib/audit/findings.c), as ext4da-check(8) describes it: a finding that
  * continues an earlier one (same code, severity, group, inodes and detail;
  * the next blocks, and the next logical blocks if it has a logical range)
  * extends it instead of being listed again. */
 #include <string.h>
 
-#include "lib/findings.h"
+#include "lib/audit/findings.h"
 #include "tests/unit/check.h"
 
 static struct finding mk(enum finding_code code, int64_t group, uint64_t block, uint64_t blocks,

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/blockmap.h"
-#include "lib/crc32c.h"
-#include "lib/journal.h"
+#include "lib/blockdev/blockmap.h"
+#include "lib/core/crc32c.h"
+#include "lib/journal/journal.h"
 #include "tests/unit/check.h"
 
 

@@ -13,7 +13,7 @@
 
 #include <ext2fs/ext2fs.h>
 
-#include "lib/overlay.h"
+#include "lib/blockdev/overlay.h"
 #include "tests/unit/check.h"
 
 #define BASE_BYTES (64 * 1024)

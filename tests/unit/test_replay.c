@@ -19,9 +19,10 @@
 
 #include <ext2fs/ext2fs.h>
 
-#include "lib/image.h"
-#include "lib/overlay.h"
-#include "lib/recovery.h"
+#include "lib/blockdev/image.h"
+#include "lib/core/fdio.h"
+#include "lib/blockdev/overlay.h"
+#include "lib/journal/recovery.h"
 #include "tests/unit/check.h"
 
 #define BS 4096
@@ -168,7 +169,7 @@ static void ov_open(struct ov_fs *o)
 	char name[64];
 
 	o->fd = open(path, O_RDONLY);
-	if (o->fd < 0 || image_fd_size(o->fd, &size) || !(o->ov = overlay_new(o->fd, size, NULL)))
+	if (o->fd < 0 || fd_size_bytes(o->fd, &size) || !(o->ov = overlay_new(o->fd, size, NULL)))
 		exit(99);
 	overlay_io_name(o->ov, name, sizeof(name));
 	if (image_open(name, &io, &o->fs, &e)) {

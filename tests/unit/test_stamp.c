@@ -1,17 +1,17 @@
 /* test_stamp.c: unit tests for the poison, stamp and mark formats
- * (lib/stamp.c, lib/mark.c) and crc32c, both of its paths (lib/crc32c.c).  The
- * expected bytes are computed here from the documented layout, with a
- * bitwise CRC-32C, so that the library is checked against its documentation
- * rather than against itself. */
+ * (lib/core/stamp.c, lib/core/mark.c) and crc32c, both of its paths
+ * (lib/core/crc32c.c).  The expected bytes are computed here from the
+ * documented layout, with a bitwise CRC-32C, so that the library is
+ * checked against its documentation rather than against itself. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <ext2fs/ext2fs.h>
 
-#include "lib/crc32c.h"
-#include "lib/mark.h"
-#include "lib/stamp.h"
+#include "lib/core/crc32c.h"
+#include "lib/core/mark.h"
+#include "lib/core/stamp.h"
 #include "tests/unit/check.h"
 
 

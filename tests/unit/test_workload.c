@@ -1,12 +1,12 @@
-/* test_workload.c: unit tests for the workload generator (lib/workload.c,
- * lib/workload_script.c): how many workloads there are, that workload K
+/* test_workload.c: unit tests for the workload generator (lib/crash/workload.c,
+ * lib/crash/workload_script.c): how many workloads there are, that workload K
  * is always the same, that one operation covers the whole vocabulary,
  * that samples do not repeat, and what the scripts claim. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/workload.h"
+#include "lib/crash/workload.h"
 #include "tests/unit/check.h"
 
 /* The script of workload k, in a malloc'd string. */

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/writelog.h"
+#include "lib/crash/writelog.h"
 #include "tests/unit/check.h"
 
 

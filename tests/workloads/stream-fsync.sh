@@ -1,5 +1,5 @@
 #!/bin/sh
-# stream-fsync [STREAM_MB [CHUNK_KB]]: one large file streams in the
+# stream-fsync [STREAM_MB [CHUNK_KB [QUEUE]]]: one large file streams in the
 # background (ext4da-stamp append, CHUNK_KB at a time, STREAM_MB in all)
 # while the foreground overwrites a small file in place and fsyncs it, again
 # and again, timing each step.  It measures the fsync latency a small file
@@ -22,6 +22,7 @@
 set -e
 mb=${1:-64}
 chunk=${2:-1024}
+queue=${3:-}
 seed=${EXT4DA_SEED:-1}
 idle=5
 
@@ -55,6 +56,21 @@ now_us() {
 if [ -w /proc/sys/vm/dirty_background_bytes ]; then
 	echo $((4 << 20)) >/proc/sys/vm/dirty_background_bytes
 	echo $((16 << 20)) >/proc/sys/vm/dirty_bytes
+fi
+
+# QUEUE: at most that many requests in flight on the disk (nr_requests, and
+# 128 KiB each).  The guest kernel has no I/O scheduler and no writeback
+# throttling, so on a throttled disk its default queue (hundreds of
+# requests) becomes a FIFO of seconds that every sync write waits behind,
+# whatever the filesystem does; a shallow queue bounds what waits ahead of
+# a sync write, as a distribution kernel's scheduler and wbt aim to, and
+# leaves what the filesystem makes fsync wait for.
+if [ -n "$queue" ]; then
+	dev=$(awk '$2 == "/mnt" { print $1 }' /proc/mounts)
+	q=/sys/block/${dev#/dev/}/queue
+	echo 128 >"$q/max_sectors_kb"
+	echo "$queue" >"$q/nr_requests"
+	echo "stream-fsync: $dev nr_requests $(cat "$q/nr_requests"), max_sectors_kb $(cat "$q/max_sectors_kb")"
 fi
 
 data=0

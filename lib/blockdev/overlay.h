@@ -1,0 +1,66 @@
+/* overlay.h: a copy-on-write view of an image.  Reads fall through to the
+ * image file (or to a lower overlay); writes stay in memory.  The overlay is
+ * also an io_manager, so libext2fs, journal replay and the audit run on it
+ * unchanged: ext4da-check replays a journal into one without touching the
+ * image, and crash states are overlays over a write log. */
+#ifndef EXT4DA_OVERLAY_H
+#define EXT4DA_OVERLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ext2fs/ext2fs.h>
+
+#include "lib/core/error.h"
+
+#define OVERLAY_CHUNK 4096
+
+struct overlay;
+
+/* Over an open read-only file descriptor of size bytes (not owned), or over
+ * a lower overlay (fd < 0). */
+struct overlay *overlay_new(int fd, uint64_t size, struct overlay *lower);
+/* Over a read-only mapping of the whole image (not owned): reads are
+ * copies, not system calls, and processes forked later share it. */
+struct overlay *overlay_new_mapped(const void *base, uint64_t size);
+void overlay_free(struct overlay *ov);
+/* Forget every write, keeping the memory for reuse. */
+void overlay_reset(struct overlay *ov);
+
+uint64_t overlay_size(const struct overlay *ov);
+size_t overlay_chunks(const struct overlay *ov);	/* chunks held in memory */
+
+int overlay_read(struct overlay *ov, uint64_t off, void *buf, size_t len);
+int overlay_write(struct overlay *ov, uint64_t off, const void *buf, size_t len);
+int overlay_zero(struct overlay *ov, uint64_t off, uint64_t len);
+/* The same as overlay_write, but whole chunks of buf are borrowed, not
+ * copied: buf must stay valid and unchanged while ov holds them (a
+ * read-only mapping of the write log that outlives the overlay).  A later
+ * write to such a chunk copies it first.  With EXT4DA_NO_STATE_CACHE set
+ * it copies everything (a test switch). */
+int overlay_write_shared(struct overlay *ov, uint64_t off, const void *buf, size_t len);
+
+/* Is EXT4DA_NO_STATE_CACHE set (and not "0")?  Then nothing computed for
+ * one crash state is reused by the next: a test switch, to compare. */
+int state_cache_disabled(void);
+
+/* The generation of [off, off + len) as seen through ov: the newest write
+ * any overlay of the stack made to a chunk of it, 0 if none ever did (the
+ * image's own bytes).  Every write takes a new generation, and a reset
+ * drops the chunk, so equal generations mean equal bytes: caches of
+ * anything computed from the bytes compare it instead of being told. */
+uint64_t overlay_generation(const struct overlay *ov, uint64_t off, uint64_t len);
+
+/* Write every chunk this overlay (and those below it) holds into fd, at
+ * its offset: fd holding a copy of the base becomes the overlay's image. */
+int overlay_materialize(struct overlay *ov, int fd);
+
+/* Call fn on each chunk this overlay itself holds (not those below it). */
+int overlay_each(struct overlay *ov, int (*fn)(void *ctx, uint64_t off, const void *data,
+						size_t len), void *ctx);
+
+/* The io_manager, and the name to open an overlay with through it. */
+extern io_manager overlay_io_manager;
+void overlay_io_name(struct overlay *ov, char *buf, size_t len);
+
+#endif

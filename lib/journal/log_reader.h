@@ -1,0 +1,48 @@
+/* log_reader.h: the live log read once, in large sequential reads.  The
+ * scan pass walks the log from s_start; the reader reads ahead along the
+ * log's order (wrapping at its end) in chunks that grow to 4 MiB,
+ * and keeps what it read, up to a memory budget, so that the replay pass
+ * takes its copies from memory instead of reading the log again.  Blocks
+ * past the budget, or outside the circular log, come through a window of
+ * consecutive blocks read with one I/O. */
+#ifndef EXT4DA_LOG_READER_H
+#define EXT4DA_LOG_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/journal/journal.h"
+
+#define LOG_READER_BUDGET ((size_t)256 << 20)	/* bytes of log kept in memory */
+
+struct log_reader {
+	struct journal *j;	/* read through j->io; replaced by log_reader_bind */
+	uint32_t start;		/* journal block that is first in log order */
+	uint32_t span;		/* blocks in the circular log (last - first) */
+	uint8_t *mem;		/* log order [0, have) from start */
+	size_t mem_len;
+	uint32_t have, cap;	/* cap: the budget, in blocks */
+	uint32_t chunk;		/* next read-ahead, in blocks */
+	uint8_t *win;		/* fallback window */
+	uint32_t win_first, win_count, win_cap;
+	uint64_t reads, bytes;	/* I/O done, for tests and benchmarks */
+};
+
+/* A reader of j's log starting at jblk start, keeping at most budget bytes. */
+int log_reader_init(struct log_reader *r, struct journal *j, uint32_t start, size_t budget,
+		    struct err *e);
+void log_reader_free(struct log_reader *r);
+
+/* Read through another open of the same journal from now on (what was read
+ * stays valid: the log's content is the same). */
+void log_reader_bind(struct log_reader *r, struct journal *j);
+
+/* Journal block jblk if it is already in memory (no I/O), else NULL.  The
+ * pointer stays valid until log_reader_free; blocks next to each other in
+ * log order are next to each other there. */
+const uint8_t *log_reader_kept(const struct log_reader *r, uint32_t jblk);
+
+/* Journal block jblk (< j->maxlen), valid until the next call. */
+const uint8_t *log_reader_get(struct log_reader *r, uint32_t jblk, struct err *e);
+
+#endif
