@@ -1,7 +1,9 @@
 /* overlay.c: chunks of OVERLAY_CHUNK bytes in a hash map keyed by chunk
  * number; a chunk is filled from below the first time it is written.  Each
  * chunk carries the generation of its last write, drawn from one counter
- * for every overlay of the process, so a generation names one write. */
+ * for every overlay of the process, so a generation names one write.  A
+ * chunk's bytes are its own memory, or borrowed from a mapping that
+ * outlives the overlay (overlay_write_shared) until a write copies them. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,7 +20,8 @@ struct overlay {
 	uint64_t size;
 	struct overlay *lower;
 	struct blockmap map;	/* chunk number -> slot */
-	uint8_t **slots;
+	const uint8_t **slots;	/* per slot: the chunk's bytes (own[] or borrowed) */
+	uint8_t **own;		/* per slot: memory of its own, kept for reuse */
 	uint64_t *gens;		/* per slot: generation of its last write */
 	size_t used, cap;	/* slots in use; slots allocated (reused after reset) */
 };
@@ -56,7 +59,8 @@ void overlay_free(struct overlay *ov)
 	if (!ov)
 		return;
 	for (size_t i = 0; i < ov->cap; i++)
-		free(ov->slots[i]);
+		free(ov->own[i]);
+	free(ov->own);
 	free(ov->slots);
 	free(ov->gens);
 	blockmap_free(&ov->map);
@@ -113,7 +117,7 @@ static int read_below(struct overlay *ov, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
-static uint8_t *chunk_of(const struct overlay *ov, uint64_t chunk)
+static const uint8_t *chunk_of(const struct overlay *ov, uint64_t chunk)
 {
 	uint32_t *slot = blockmap_find(&ov->map, chunk);
 
@@ -124,6 +128,10 @@ int overlay_read(struct overlay *ov, uint64_t off, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
+	/* An overlay that holds nothing (a view before replay): straight
+	 * below, without a lookup per chunk. */
+	if (!ov->map.len)
+		return read_below(ov, off, buf, len);
 	while (len) {
 		uint64_t chunk = off / OVERLAY_CHUNK;
 		size_t in = (size_t)(off % OVERLAY_CHUNK);
@@ -148,40 +156,80 @@ int overlay_read(struct overlay *ov, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
-static uint8_t *chunk_for_write(struct overlay *ov, uint64_t chunk, int whole)
+/* Slot arrays with room for one more slot. */
+static int grow_slots(struct overlay *ov)
+{
+	size_t cap = ov->cap ? ov->cap * 2 : 256;
+	const uint8_t **s;
+	uint8_t **o;
+	uint64_t *g;
+
+	if (ov->used < ov->cap)
+		return 0;
+	s = realloc(ov->slots, cap * sizeof(*s));
+	if (!s)
+		return -1;
+	ov->slots = s;
+	o = realloc(ov->own, cap * sizeof(*o));
+	if (!o)
+		return -1;
+	memset(o + ov->cap, 0, (cap - ov->cap) * sizeof(*o));
+	ov->own = o;
+	g = realloc(ov->gens, cap * sizeof(*g));
+	if (!g)
+		return -1;
+	ov->gens = g;
+	ov->cap = cap;
+	return 0;
+}
+
+/* A new slot for chunk, holding bytes (or, with bytes NULL, its own
+ * memory filled from below unless whole).  Nothing is inserted on failure. */
+static const uint8_t *new_slot(struct overlay *ov, uint64_t chunk, const uint8_t *bytes, int whole)
 {
 	uint32_t *slot;
+	size_t i;
 	int ins;
 
+	if (grow_slots(ov))
+		return NULL;
+	i = ov->used;
+	if (!bytes) {
+		if (!ov->own[i] && !(ov->own[i] = malloc(OVERLAY_CHUNK)))
+			return NULL;
+		if (!whole && read_below(ov, chunk * OVERLAY_CHUNK, ov->own[i], OVERLAY_CHUNK))
+			return NULL;
+		bytes = ov->own[i];
+	}
 	slot = blockmap_slot(&ov->map, chunk, &ins);
 	if (!slot)
 		return NULL;
-	if (!ins) {
-		ov->gens[*slot] = ++write_clock;
-		return ov->slots[*slot];
-	}
-	if (ov->used == ov->cap) {
-		size_t cap = ov->cap ? ov->cap * 2 : 256;
-		uint8_t **s = realloc(ov->slots, cap * sizeof(*s));
-		uint64_t *g;
+	*slot = (uint32_t)i;
+	ov->slots[i] = bytes;
+	ov->gens[i] = ++write_clock;
+	ov->used++;
+	return bytes;
+}
 
-		if (!s)
-			return NULL;
-		memset(s + ov->cap, 0, (cap - ov->cap) * sizeof(*s));
-		ov->slots = s;
-		g = realloc(ov->gens, cap * sizeof(*g));
-		if (!g)
-			return NULL;
-		ov->gens = g;
-		ov->cap = cap;
+/* The chunk's own memory, to write into: filled from below (or from the
+ * bytes it borrowed) unless the write covers it whole. */
+static uint8_t *chunk_for_write(struct overlay *ov, uint64_t chunk, int whole)
+{
+	uint32_t *slot = blockmap_find(&ov->map, chunk);
+	uint8_t *mem;
+
+	if (!slot)
+		return (uint8_t *)new_slot(ov, chunk, NULL, whole);
+	if (!ov->own[*slot] && !(ov->own[*slot] = malloc(OVERLAY_CHUNK)))
+		return NULL;
+	mem = ov->own[*slot];
+	if (ov->slots[*slot] != mem) {
+		if (!whole)
+			memcpy(mem, ov->slots[*slot], OVERLAY_CHUNK);
+		ov->slots[*slot] = mem;
 	}
-	if (!ov->slots[ov->used] && !(ov->slots[ov->used] = malloc(OVERLAY_CHUNK)))
-		return NULL;
-	*slot = (uint32_t)ov->used;
-	if (!whole && read_below(ov, chunk * OVERLAY_CHUNK, ov->slots[ov->used], OVERLAY_CHUNK))
-		return NULL;
-	ov->gens[ov->used] = ++write_clock;
-	return ov->slots[ov->used++];
+	ov->gens[*slot] = ++write_clock;
+	return mem;
 }
 
 uint64_t overlay_generation(const struct overlay *ov, uint64_t off, uint64_t len)
@@ -229,6 +277,50 @@ int overlay_write(struct overlay *ov, uint64_t off, const void *buf, size_t len)
 	return 0;
 }
 
+int state_cache_disabled(void)
+{
+	const char *v = getenv("EXT4DA_NO_STATE_CACHE");
+
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+int overlay_write_shared(struct overlay *ov, uint64_t off, const void *buf, size_t len)
+{
+	static int copy = -1;	/* EXT4DA_NO_STATE_CACHE: copy, as before borrowing */
+	const uint8_t *p = buf;
+
+	if (copy < 0)
+		copy = state_cache_disabled();
+	if (copy)
+		return overlay_write(ov, off, buf, len);
+
+	while (len) {
+		size_t in = (size_t)(off % OVERLAY_CHUNK);
+		size_t n = OVERLAY_CHUNK - in;
+
+		if (n > len)
+			n = len;
+		if (n < OVERLAY_CHUNK) {
+			if (overlay_write(ov, off, p, n))
+				return -1;
+		} else {
+			uint32_t *slot = blockmap_find(&ov->map, off / OVERLAY_CHUNK);
+
+			if (!slot) {
+				if (!new_slot(ov, off / OVERLAY_CHUNK, p, 1))
+					return -1;
+			} else {
+				ov->slots[*slot] = p;
+				ov->gens[*slot] = ++write_clock;
+			}
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int overlay_zero(struct overlay *ov, uint64_t off, uint64_t len)
 {
 	while (len) {
@@ -247,7 +339,7 @@ int overlay_materialize(struct overlay *ov, int fd)
 	if (ov->lower && overlay_materialize(ov->lower, fd))
 		return -1;
 	for (size_t i = 0; i < ov->map.cap; i++) {
-		uint8_t *c;
+		const uint8_t *c;
 		uint64_t off;
 
 		if (!ov->map.used[i])

@@ -33,6 +33,16 @@ size_t overlay_chunks(const struct overlay *ov);	/* chunks held in memory */
 int overlay_read(struct overlay *ov, uint64_t off, void *buf, size_t len);
 int overlay_write(struct overlay *ov, uint64_t off, const void *buf, size_t len);
 int overlay_zero(struct overlay *ov, uint64_t off, uint64_t len);
+/* The same as overlay_write, but whole chunks of buf are borrowed, not
+ * copied: buf must stay valid and unchanged while ov holds them (a
+ * read-only mapping of the write log that outlives the overlay).  A later
+ * write to such a chunk copies it first.  With EXT4DA_NO_STATE_CACHE set
+ * it copies everything (a test switch). */
+int overlay_write_shared(struct overlay *ov, uint64_t off, const void *buf, size_t len);
+
+/* Is EXT4DA_NO_STATE_CACHE set (and not "0")?  Then nothing computed for
+ * one crash state is reused by the next: a test switch, to compare. */
+int state_cache_disabled(void);
 
 /* The generation of [off, off + len) as seen through ov: the newest write
  * any overlay of the stack made to a chunk of it, 0 if none ever did (the

@@ -264,11 +264,12 @@ int apply_entry(struct crash_cursor *c, struct overlay *ov, int fd, const struct
 	if (en->flags & WL_MARK || len == 0)
 		return 0;
 	if (ov && !(en->flags & WL_DISCARD) && en->payload_len >= len) {
-		/* Straight from the mapped log: no read, one copy. */
+		/* Straight from the mapped log, which outlives the cursor's
+		 * overlays: whole chunks are borrowed, not copied. */
 		const uint8_t *data = writelog_payload(c->wl, en);
 
 		if (data)
-			return overlay_write(ov, off, data, (size_t)len)
+			return overlay_write_shared(ov, off, data, (size_t)len)
 				       ? fail(e, EXIT_OPERATIONAL, "applying entry %llu failed",
 					      (unsigned long long)en->index)
 				       : 0;

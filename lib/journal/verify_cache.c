@@ -11,6 +11,7 @@ int verify_cache_init(struct verify_cache *c)
 	c->blocksize = 0;
 	c->ov = NULL;
 	c->hits = c->misses = 0;
+	c->off = state_cache_disabled();
 	return blockmap_init(&c->map, 1024);
 }
 
@@ -37,7 +38,7 @@ int verify_cache_known(struct verify_cache *c, uint64_t dev, unsigned blocksize,
 	uint32_t *slot;
 	int hit;
 
-	if (!c || !c->ov || c->blocksize != blocksize)
+	if (!c || !c->ov || c->off || c->blocksize != blocksize)
 		return 0;
 	slot = blockmap_find(&c->map, dev);
 	hit = slot && c->v[*slot].tid == tid && c->v[*slot].gen == generation(c, dev, blocksize);
@@ -50,7 +51,7 @@ void verify_cache_note(struct verify_cache *c, uint64_t dev, unsigned blocksize,
 	uint32_t *slot;
 	int ins;
 
-	if (!c || !c->ov)
+	if (!c || !c->ov || c->off)
 		return;
 	if (!c->blocksize)
 		c->blocksize = blocksize;

@@ -2,7 +2,9 @@
  * transaction, kept across the replays of successive crash states of one
  * device.  An entry holds the generation of the block's bytes in the
  * overlay stack (overlay_generation()), and counts only while the block
- * still has that generation: nobody needs to say what changed. */
+ * still has that generation: nobody needs to say what changed.
+ * EXT4DA_NO_STATE_CACHE=1 in the environment turns it off (every state
+ * verifies every checksum again), for tests that compare the two. */
 #ifndef EXT4DA_VERIFY_CACHE_H
 #define EXT4DA_VERIFY_CACHE_H
 
@@ -24,6 +26,7 @@ struct verify_cache {
 	unsigned blocksize;		/* of the blocks cached; set by the first note */
 	const struct overlay *ov;	/* the stack the journal is read through */
 	uint64_t hits, misses;		/* for tests and benchmarks */
+	int off;			/* EXT4DA_NO_STATE_CACHE: answers nothing */
 };
 
 int verify_cache_init(struct verify_cache *c);

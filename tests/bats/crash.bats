@@ -617,6 +617,27 @@ run_saved_cmd() {
 	[ "$status" -eq 4 ]
 }
 
+# Each state reuses what the state before it computed: journal blocks whose
+# checksums passed (kept while their bytes' generation holds) and whole
+# chunks of the mapped log borrowed rather than copied.  EXT4DA_NO_STATE_CACHE
+# turns both off; every state is then computed from scratch.
+@test "reuse between states changes nothing: the same JSON lines as recomputing each state" {
+	local log opts fresh
+	for log in "$DEFER" "$PLAIN"; do
+		for opts in "--data --points every" "--reorder --data --seed 11" "--reorder --max-states 6 --seed 3"; do
+			# shellcheck disable=SC2086
+			fresh=$(EXT4DA_NO_STATE_CACHE=1 ext4da-crash --base "$log/base.img" \
+				--log "$log/log.img" $opts --json || true)
+			# shellcheck disable=SC2086
+			crash --base "$log/base.img" --log "$log/log.img" $opts --json
+			assert_equal "$output" "$fresh"
+		done
+	done
+	# The comparison covers failing states, not only passing ones.
+	crash --base "$DEFER/base.img" --log "$DEFER/log.img" --data --points every --json
+	jqs '[.[] | select(.type == "state" and .verdict == "fail")] | length > 0'
+}
+
 @test "--shard K/3: the union of the shards' state lines is the unsharded run" {
 	local opts whole k shards n
 	for opts in "--data" "--data --points every" "--reorder --max-states 10 --seed 5"; do

@@ -85,6 +85,26 @@ static void test_verify_cache(void)
 	overlay_write(low, 3 * FS_BLOCK, "w", 1);
 	CHECK(!verify_cache_known(&vc, 3, FS_BLOCK, 7));
 	CHECK(vc.hits > 0 && vc.misses > 0);
+	/* A block borrowed from the mapped log (as the cursor applies whole
+	 * chunks) voids the entry like a copied write, and so does borrowing
+	 * the very same bytes again. */
+	{
+		static uint8_t logged[FS_BLOCK];
+
+		verify_cache_note(&vc, 3, FS_BLOCK, 7);
+		CHECK(verify_cache_known(&vc, 3, FS_BLOCK, 7));
+		CHECK(overlay_write_shared(low, 3 * FS_BLOCK, logged, FS_BLOCK) == 0);
+		CHECK(!verify_cache_known(&vc, 3, FS_BLOCK, 7));
+		verify_cache_note(&vc, 3, FS_BLOCK, 7);
+		CHECK(verify_cache_known(&vc, 3, FS_BLOCK, 7));
+		CHECK(overlay_write_shared(low, 3 * FS_BLOCK, logged, FS_BLOCK) == 0);
+		CHECK(!verify_cache_known(&vc, 3, FS_BLOCK, 7));
+		/* A partial write into a borrowed chunk copies it: a new generation. */
+		verify_cache_note(&vc, 3, FS_BLOCK, 7);
+		overlay_write(low, 3 * FS_BLOCK + 9, "v", 1);
+		CHECK(!verify_cache_known(&vc, 3, FS_BLOCK, 7));
+		CHECK(logged[9] == 0);
+	}
 	/* Another block in the same chunk (1 KiB blocks): both go stale. */
 	verify_cache_free(&vc);
 	CHECK(verify_cache_init(&vc) == 0);

@@ -1,7 +1,8 @@
 /* test_overlay.c: unit tests for the copy-on-write overlay and its
  * io_manager, on temporary files (no root, no loop device): reads fall
  * through, writes stay in memory at any alignment, layers see what is
- * below them, reset forgets, materialize writes the view into a copy, and
+ * below them, reset forgets, materialize writes the view into a copy,
+ * borrowed chunks are copied before a write changes them, and
  * libext2fs makes and reopens a filesystem through the overlay while the
  * file below stays untouched. */
 #include <fcntl.h>
@@ -157,6 +158,74 @@ static void test_layers_and_materialize(void)
 	close(copy);
 }
 
+/* overlay_write_shared borrows whole chunks of a buffer that outlives the
+ * overlay: reads see the buffer, a later write copies the chunk first and
+ * never writes into the buffer, each write takes a new generation, and a
+ * reset forgets borrowed chunks like any other. */
+static void test_shared_chunks(void)
+{
+	int fd = temp_file(BASE_BYTES, 1), copy = temp_file(BASE_BYTES, 1);
+	struct overlay *low = overlay_new(fd, BASE_BYTES, NULL);
+	struct overlay *up = overlay_new(-1, 0, low);
+	size_t len = 3 * OVERLAY_CHUNK;
+	uint8_t *src = malloc(len), *keep = malloc(len), r[3 * OVERLAY_CHUNK], x = 0xee;
+	uint64_t g1, g2, g3;
+
+	CHECK(low && up && src && keep);
+	for (size_t i = 0; i < len; i++)
+		src[i] = keep[i] = (uint8_t)(i * 13 + 1);
+	/* Unaligned: the head and tail are copied, the chunk between borrowed. */
+	CHECK(overlay_write_shared(low, OVERLAY_CHUNK / 2, src, len - OVERLAY_CHUNK) == 0);
+	CHECK(overlay_read(up, 0, r, sizeof(r)) == 0);
+	CHECK(r[0] == base_byte(0) && r[OVERLAY_CHUNK / 2 - 1] == base_byte(OVERLAY_CHUNK / 2 - 1));
+	CHECK(memcmp(r + OVERLAY_CHUNK / 2, src, len - OVERLAY_CHUNK) == 0);
+	CHECK(r[len - OVERLAY_CHUNK / 2] == base_byte(len - OVERLAY_CHUNK / 2));
+	g1 = overlay_generation(up, OVERLAY_CHUNK, OVERLAY_CHUNK);
+	CHECK(g1 != 0);
+
+	/* A one-byte write into the borrowed chunk: a copy is changed, the
+	 * buffer is not, the rest of the chunk reads as before. */
+	CHECK(overlay_write(low, OVERLAY_CHUNK + 100, &x, 1) == 0);
+	CHECK(memcmp(src, keep, len) == 0);
+	CHECK(overlay_read(low, OVERLAY_CHUNK, r, OVERLAY_CHUNK) == 0);
+	CHECK(r[100] == 0xee && r[99] == src[OVERLAY_CHUNK / 2 + 99] &&
+	      r[101] == src[OVERLAY_CHUNK / 2 + 101]);
+	g2 = overlay_generation(up, OVERLAY_CHUNK, OVERLAY_CHUNK);
+	CHECK(g2 > g1);
+
+	/* Borrowing over a chunk of its own: the new bytes show, a new generation. */
+	CHECK(overlay_write_shared(low, OVERLAY_CHUNK, src, OVERLAY_CHUNK) == 0);
+	CHECK(overlay_read(up, OVERLAY_CHUNK, r, OVERLAY_CHUNK) == 0 &&
+	      memcmp(r, src, OVERLAY_CHUNK) == 0);
+	g3 = overlay_generation(up, OVERLAY_CHUNK, OVERLAY_CHUNK);
+	CHECK(g3 > g2);
+
+	/* An upper layer's partial write copies the borrowed bytes from below. */
+	CHECK(overlay_write(up, OVERLAY_CHUNK + 1, &x, 1) == 0);
+	CHECK(overlay_read(up, OVERLAY_CHUNK, r, 3) == 0 && r[0] == src[0] && r[1] == 0xee &&
+	      r[2] == src[2]);
+	CHECK(memcmp(src, keep, len) == 0);
+
+	/* Materialize writes borrowed chunks too. */
+	overlay_reset(up);
+	CHECK(overlay_materialize(up, copy) == 0);
+	CHECK(pread(copy, r, OVERLAY_CHUNK, OVERLAY_CHUNK) == OVERLAY_CHUNK &&
+	      memcmp(r, src, OVERLAY_CHUNK) == 0);
+
+	/* Reset forgets them; the memory kept for reuse still works. */
+	overlay_reset(low);
+	CHECK(reads_base(up, 0, BASE_BYTES));
+	CHECK(overlay_write(low, OVERLAY_CHUNK + 5, &x, 1) == 0);
+	CHECK(overlay_read(up, OVERLAY_CHUNK, r, 8) == 0 && r[5] == 0xee && r[4] == base_byte(OVERLAY_CHUNK + 4));
+	CHECK(memcmp(src, keep, len) == 0);
+	overlay_free(up);
+	overlay_free(low);
+	free(src);
+	free(keep);
+	close(fd);
+	close(copy);
+}
+
 static void test_overlay_io_manager(void)
 {
 	int fd = temp_file(BASE_BYTES, 1);
@@ -232,6 +301,7 @@ int main(void)
 {
 	test_read_write();
 	test_layers_and_materialize();
+	test_shared_chunks();
 	test_overlay_io_manager();
 	test_libext2fs_on_overlay();
 	return CHECK_SUMMARY();
