@@ -206,6 +206,14 @@ static int write_winners(struct journal *j, struct copies *c, const struct block
 		if (newest->used[i])
 			win[n++] = (struct winner){ newest->keys[i], newest->vals[i] };
 	qsort(win, n, sizeof(*win), by_fs_block);
+	/* A home block inside the journal (only a damaged log names one)
+	 * would change what a mapped log shows before a later run is taken
+	 * from it: read the log into memory first, as it was. */
+	for (size_t i = 0; i < n && rd->map && !j->external; i++)
+		if (log_reader_maps(rd, win[i].fs_block) && log_reader_unmap(rd, e)) {
+			rc = -1;
+			break;
+		}
 	for (size_t i = 0, len; i < n && rc == 0; i += len) {
 		for (len = 1; i + len < n && len < run_max &&
 			      win[i + len].fs_block == win[i].fs_block + len;
