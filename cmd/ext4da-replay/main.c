@@ -309,28 +309,26 @@ static int do_list(const struct replay_cmd *cmd, struct err *e)
 	return EXIT_CLEAN;
 }
 
-/* --output: replay a copy and rename it into place, so that a failure never
- * leaves a half-written FILE behind. */
-static int replay_to_output(const struct replay_cmd *cmd, struct recovery *rs, struct err *e)
+/* FILE.partial, where --output is made before it is renamed into place,
+ * so that an interrupted run never leaves anything under FILE. */
+static char *partial_name(const char *output, struct err *e)
 {
-	struct image_open_opts rw = { .writable = 1 };
-	size_t len = strlen(cmd->output) + 16;
+	size_t len = strlen(output) + sizeof(".partial");
 	char *tmp = malloc(len);
-	int code;
 
-	if (!tmp)
-		return fail(e, EXIT_OPERATIONAL, "out of memory");
-	snprintf(tmp, len, "%s.partial", cmd->output);
-	unlink(tmp);
-	/* SIGINT or SIGTERM until the rename: remove the copy and exit 32. */
-	cancel_remove_on_exit(tmp);
-	if (image_copy(cmd->image, tmp, cmd->output, e)) {
-		unlink(tmp);
-		cancel_remove_on_exit(NULL);
-		free(tmp);
-		return -1;
+	if (!tmp) {
+		fail(e, EXIT_OPERATIONAL, "out of memory");
+		return NULL;
 	}
-	code = replay_here(cmd, rs, tmp, &rw, e);
+	snprintf(tmp, len, "%s.partial", output);
+	unlink(tmp);
+	return tmp;
+}
+
+/* Give the finished copy tmp its final name; on failure remove it.  A
+ * signal from here on waits until the rename is done or undone. */
+static int publish_output(const struct replay_cmd *cmd, char *tmp, int code, struct err *e)
+{
 	cancel_defer();
 	if (code < 0 || rename(tmp, cmd->output) != 0) {
 		if (code >= 0)
@@ -343,20 +341,38 @@ static int replay_to_output(const struct replay_cmd *cmd, struct recovery *rs, s
 	return code;
 }
 
-/* Nothing to replay: the output is a plain copy.  Report only once
- * everything has succeeded. */
+/* --output: replay a copy and rename it into place, so that a failure never
+ * leaves a half-written FILE behind. */
+static int replay_to_output(const struct replay_cmd *cmd, struct recovery *rs, struct err *e)
+{
+	struct image_open_opts rw = { .writable = 1 };
+	char *tmp = partial_name(cmd->output, e);
+	int code;
+
+	if (!tmp)
+		return -1;
+	/* SIGINT or SIGTERM until the rename: remove the copy and exit 32. */
+	cancel_remove_on_exit(tmp);
+	if (image_copy(cmd->image, tmp, cmd->output, e))
+		return publish_output(cmd, tmp, -1, e);
+	code = replay_here(cmd, rs, tmp, &rw, e);
+	return publish_output(cmd, tmp, code, e);
+}
+
+/* Nothing to replay: the output is a plain copy, made under the temporary
+ * name like a replayed one.  Report only once everything has succeeded. */
 static int copy_unchanged(const struct replay_cmd *cmd, const struct recovery *rs,
 			  struct err *e)
 {
 	if (cmd->output) {
+		char *tmp = partial_name(cmd->output, e);
 		int rc;
 
-		cancel_remove_on_exit(cmd->output);
-		rc = image_copy(cmd->image, cmd->output, cmd->output, e);
-		if (rc)
-			unlink(cmd->output);	/* it did not exist: never leave half a copy */
-		cancel_remove_on_exit(NULL);
-		if (rc)
+		if (!tmp)
+			return -1;
+		cancel_remove_on_exit(tmp);
+		rc = image_copy(cmd->image, tmp, cmd->output, e) ? -1 : 0;
+		if (publish_output(cmd, tmp, rc, e) < 0)
 			return -1;
 	}
 	return report_nothing(cmd, rs);

@@ -148,14 +148,15 @@ static int choose_copies(struct journal *j, const struct jlog *log, uint32_t end
 	return 0;
 }
 
-/* The winners win[0..n) (adjacent home blocks) as one buffer, un-escaped:
- * straight from the log kept in memory when they lie there in order and
- * none is escaped (a data=journal file logged whole), else copied into run. */
-static const uint8_t *gather_run(struct journal *j, struct log_reader *rd,
-				 const struct copies *c, const struct winner *win, size_t n,
-				 uint8_t *run, struct err *e)
+/* Pieces of a run at least this long that lie in order in the log are
+ * written straight from it: a write costs less than copying them. */
+#define DIRECT_MIN_BYTES ((size_t)64 << 10)
+
+/* How many of the winners win[0..n) lie one after another in the log as
+ * it is kept in memory (or mapped), none escaped: 0 if the first does not. */
+static size_t in_log_order(struct journal *j, struct log_reader *rd, const struct copies *c,
+			   const struct winner *win, size_t n, const uint8_t **first)
 {
-	const uint8_t *first = NULL;
 	size_t k;
 
 	for (k = 0; k < n; k++) {
@@ -163,25 +164,65 @@ static const uint8_t *gather_run(struct journal *j, struct log_reader *rd,
 		const uint8_t *kept = log_reader_kept(rd, g->log_block);
 
 		if ((g->flags & JBD2_FLAG_ESCAPE) || !kept ||
-		    (k && kept != first + k * j->blocksize))
+		    (k && kept != *first + k * j->blocksize))
 			break;
 		if (k == 0)
-			first = kept;
+			*first = kept;
 	}
-	if (k == n)
-		return first;
-	for (k = 0; k < n; k++) {
+	return k;
+}
+
+/* The winners win[0..n) (adjacent home blocks) copied into buf, un-escaped. */
+static int copy_run(struct journal *j, struct log_reader *rd, const struct copies *c,
+		    const struct winner *win, size_t n, uint8_t *buf, struct err *e)
+{
+	for (size_t k = 0; k < n; k++) {
 		const struct jtag *g = c->tag[win[k].copy];
 		const uint8_t *data = log_reader_get(rd, g->log_block, e);
-		uint8_t *to = run + k * j->blocksize;
+		uint8_t *to = buf + k * j->blocksize;
 
 		if (!data)
-			return NULL;
+			return -1;
 		memcpy(to, data, j->blocksize);
 		if (g->flags & JBD2_FLAG_ESCAPE)
 			put_be32(to, 0, JBD2_MAGIC);
 	}
-	return run;
+	return 0;
+}
+
+/* Write the run win[0..n) of adjacent home blocks: pieces that lie in
+ * order in the log (a data=journal file logged whole, one transaction
+ * after another) straight from it, the rest copied into buf, as few
+ * writes as that allows. */
+static int write_run(struct journal *j, struct log_reader *rd, const struct copies *c,
+		     const struct winner *win, size_t n, uint8_t *buf, struct replay_sink *sink,
+		     struct replay_result *r, struct err *e)
+{
+	size_t direct_min = DIRECT_MIN_BYTES / j->blocksize, k = 0, d, from;
+	const uint8_t *data = NULL;
+
+	while (k < n) {
+		d = in_log_order(j, rd, c, win + k, n - k, &data);
+		if (d == n - k || d >= direct_min) {
+			if (sink->write(sink, win[k].fs_block, (uint32_t)d, data, e))
+				return -1;
+			r->blocks_written += d;
+			k += d;
+			continue;
+		}
+		/* up to the next piece worth writing straight */
+		from = k;
+		for (k += d ? d : 1; k < n; k += d ? d : 1) {
+			d = in_log_order(j, rd, c, win + k, n - k, &data);
+			if (d >= direct_min)
+				break;
+		}
+		if (copy_run(j, rd, c, win + from, k - from, buf, e) ||
+		    sink->write(sink, win[from].fs_block, (uint32_t)(k - from), buf, e))
+			return -1;
+		r->blocks_written += k - from;
+	}
+	return 0;
 }
 
 /* Write each home block once, in block order, adjacent blocks as one run:
@@ -193,7 +234,6 @@ static int write_winners(struct journal *j, struct copies *c, const struct block
 	struct winner *win = malloc((newest->len + 1) * sizeof(*win));
 	size_t run_max = RUN_BYTES / j->blocksize ? RUN_BYTES / j->blocksize : 1;
 	uint8_t *run = malloc(run_max * j->blocksize);
-	const uint8_t *data;
 	size_t n = 0;
 	int rc = 0;
 
@@ -206,6 +246,14 @@ static int write_winners(struct journal *j, struct copies *c, const struct block
 		if (newest->used[i])
 			win[n++] = (struct winner){ newest->keys[i], newest->vals[i] };
 	qsort(win, n, sizeof(*win), by_fs_block);
+	/* A home block inside the journal (only a damaged log names one)
+	 * would change what a mapped log shows before a later run is taken
+	 * from it: read the log into memory first, as it was. */
+	for (size_t i = 0; i < n && rd->map && !j->external; i++)
+		if (log_reader_maps(rd, win[i].fs_block) && log_reader_unmap(rd, e)) {
+			rc = -1;
+			break;
+		}
 	for (size_t i = 0, len; i < n && rc == 0; i += len) {
 		for (len = 1; i + len < n && len < run_max &&
 			      win[i + len].fs_block == win[i].fs_block + len;
@@ -217,10 +265,7 @@ static int write_winners(struct journal *j, struct copies *c, const struct block
 			rc = cancel_fail(e, NULL);
 			break;
 		}
-		data = gather_run(j, rd, c, win + i, len, run, e);
-		rc = data ? sink->write(sink, win[i].fs_block, (uint32_t)len, data, e) : -1;
-		if (rc == 0)
-			r->blocks_written += len;
+		rc = write_run(j, rd, c, win + i, len, run, sink, r, e);
 	}
 	free(win);
 	free(run);

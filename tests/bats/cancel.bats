@@ -95,7 +95,7 @@ assert_cancelled() {
 	local d; d=$(scratch)
 	EXT4DA_TEST_CANCEL_AT=1 run --separate-stderr ext4da-replay --output "$d/out.img" "$REPLAYED"
 	assert_cancelled ext4da-replay "$REPLAYED"
-	[ ! -e "$d/out.img" ]
+	[ ! -e "$d/out.img" ] && [ ! -e "$d/out.img.partial" ]
 }
 
 @test "check --repair, stopped at every point: nothing written, or a repair e2undo reverts" {

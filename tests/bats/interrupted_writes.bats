@@ -120,6 +120,33 @@ rerun_at_every_write() {
 	[ "$kills" -ge 10 ] || fail "only $kills write points"
 }
 
+@test "replay --output with nothing to replay (a plain copy) killed before each write: nothing under the final name" {
+	local d n=1 rc kills=0
+	d=$(scratch)
+	cp --sparse=always "$CRASHED" "$d/clean.img"
+	run ext4da-replay -q "$d/clean.img"
+	assert_success
+	while :; do
+		rm -f "$d/out.img"
+		rc=0
+		EXT4DA_FAULT_WRITE=$n ext4da-replay -q --output "$d/out.img" "$d/clean.img" 2>/dev/null || rc=$?
+		[ "$rc" -eq "$FAULT" ] || break
+		kills=$((kills + 1))
+		[ ! -e "$d/out.img" ] || fail "killed before write $n: $d/out.img exists"
+		# the rerun starts over, whatever the killed run left beside it
+		run ext4da-replay -q --output "$d/out.img" "$d/clean.img"
+		[ "$status" -eq 0 ] || fail "killed before write $n: the rerun exits $status: $output"
+		cmp -s "$d/out.img" "$d/clean.img" || fail "killed before write $n: the rerun differs"
+		[ ! -e "$d/out.img.partial" ] || fail "killed before write $n: the rerun left out.img.partial"
+		n=$((n + 1))
+	done
+	[ "$rc" -eq 0 ] || fail "EXT4DA_FAULT_WRITE=$n: exit $rc"
+	cmp -s "$d/out.img" "$d/clean.img" || fail "the copy differs from its image"
+	[ ! -e "$d/out.img.partial" ] || fail "out.img.partial was left"
+	# the copy's chunks, then its length
+	[ "$kills" -ge 2 ] || fail "only $kills write points"
+}
+
 # undo_at_every_write IMAGE WANT_RC SB_WRITES TOOL ARGS...: run TOOL ARGS
 # --undo U IMAGE, killed before each write in turn; e2undo must restore
 # IMAGE exactly.  For each of the run's SB_WRITES writes of the primary

@@ -442,3 +442,31 @@ list_state() {
 	# the e2fsck 1.47 behaviour this differs from
 	is_fill "$REF" "${F[1]}" 0x22
 }
+
+@test "home blocks inside the log itself: the copies after them come from the log as it was" {
+	local img=$BATS_TEST_TMPDIR/j.img mine=$BATS_TEST_TMPDIR/inplace.img j h b
+	newfs "$img"
+	j=$(debugfs -R 'bmap <8> 0' "$img" 2>/dev/null)
+	h=$(($(dumpe2fs -h "$img" 2>/dev/null | sed -n 's/^Block count: *//p') - 1))
+	[ "$h" -gt $((j + 7)) ] || fail "the journal ends the filesystem"
+	# tid 1: descriptor at log block 1, copies at 2 to 7, commit at 8.  The
+	# first five copies' homes are log blocks 3 to 7 (one run, which
+	# libext2fs writes through at once, over the copies it is made of),
+	# and the sixth copy lies in log block 7; its home comes after them in
+	# block order, so it is written after them.  ext4da-replay reads every
+	# copy from the log as it was before its first write (where it maps
+	# the log, it reads it into memory first here).  The kernel and e2fsck
+	# replay tag by tag and read blocks they have just overwritten: this
+	# log is damaged beyond what either policy was made for, and this pins
+	# ours.
+	jforge "$img" --csum v3 "blocks=$((j + 3))-$((j + 7)):0x11,$h:pat" >/dev/null
+	cp --sparse=always "$img" "$mine"
+	# in place: the log being read is the image being written
+	run ext4da-replay -q "$mine"
+	assert_success
+	for b in $(seq $((j + 3)) $((j + 7))); do
+		is_fill "$mine" "$b" 17
+	done
+	cmp -s <(blk "$mine" "$h") <(jforge --pattern "$BS" 1 "$h") ||
+		fail "block $h is not the copy logged for it: $(blk "$mine" "$h" | od -An -tx1 -N16)"
+}

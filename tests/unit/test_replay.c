@@ -10,7 +10,8 @@
  * home blocks reach the sink in block order with adjacent blocks in one
  * run; a log that wraps past the end of the journal replays the same; the
  * session scans once (the replay pass reads nothing more), keeps its scan
- * across a rebind to another open, and finishes both superblocks. */
+ * across a rebind to another open, and finishes both superblocks; a log
+ * reader that maps the journal file shows the bytes of one that reads it. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,6 +416,51 @@ static void test_reader_budget(void)
 	ov_close(&o);
 }
 
+/* The same image opened with the unix io manager: the reader maps the
+ * journal and shows the bytes an unmapped reader reads, before and after
+ * it is told to stop mapping; it knows which device blocks are the
+ * journal's.  A log that wraps (start) takes both ends of the mapping. */
+static void test_reader_mapped(uint32_t start)
+{
+	struct image_open_opts ro = { 0 };
+	struct log_reader mapped, plain;
+	struct journal *j, *jo;
+	struct ov_fs o;
+	ext2_filsys fs;
+	struct err e = { 0 };
+	int same = 1;
+
+	make_image(start);
+	ov_open(&o);
+	CHECK(image_open(path, &ro, &fs, &e) == 0);
+	CHECK(journal_open(fs, NULL, &j, &e) == 0);
+	CHECK(journal_open(o.fs, NULL, &jo, &e) == 0);
+	CHECK(log_reader_init(&mapped, j, j->start, LOG_READER_BUDGET, &e) == 0);
+	CHECK(log_reader_init(&plain, jo, jo->start, LOG_READER_BUDGET, &e) == 0);
+	CHECK(mapped.map != NULL && plain.map == NULL);
+	CHECK(log_reader_maps(&mapped, j->map[0]) && log_reader_maps(&mapped, j->map[j->maxlen - 1]));
+	CHECK(!log_reader_maps(&mapped, 3000) && !log_reader_maps(&plain, jo->map[0]));
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t k = 0; k < 40; k++) {
+			uint32_t jb = journal_wrap(j, (uint64_t)j->start + (k * 7) % 20);
+			const uint8_t *a = log_reader_get(&mapped, jb, &e);
+			const uint8_t *b = log_reader_get(&plain, jb, &e);
+
+			same &= a && b && memcmp(a, b, BS) == 0;
+		}
+		/* from here on, the log is read into memory */
+		CHECK(log_reader_unmap(&mapped, &e) == 0 && mapped.map == NULL);
+	}
+	CHECK(same);
+	CHECK(mapped.reads > 0);
+	log_reader_free(&mapped);
+	log_reader_free(&plain);
+	journal_close(j);
+	journal_close(jo);
+	image_close(fs, NULL);
+	ov_close(&o);
+}
+
 int main(void)
 {
 	int fd = mkstemp(path);
@@ -436,6 +482,8 @@ int main(void)
 	test_rebind_refuses_changed();
 	test_null_sink();
 	test_reader_budget();
+	test_reader_mapped(0);
+	test_reader_mapped(1024 - 3);
 	unlink(path);
 	return CHECK_SUMMARY();
 }
