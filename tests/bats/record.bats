@@ -246,6 +246,17 @@ fake_kernel() {
 	assert_success
 }
 
+@test "recording: tests/crash/perf counts the journal's blocks and commits" {
+	need_recording
+	# small-fsync 5 fsyncs five files: at least five commits, each a
+	# descriptor, some metadata and a commit block.
+	run --separate-stderr "$SRCDIR/tests/crash/perf" --logdump "$BUILDDIR/tests/tools/logdump" "$REC"
+	assert_success
+	run jq -e '.journal_commits >= 5 and .journal_blocks >= 3 * .journal_commits
+		and (.journal_blocks_per_commit | tonumber) >= 3 and .journal_blocks_per_mib != null' <<<"$output"
+	assert_success
+}
+
 @test "--batch: three workloads in one boot, each on its own disk, log and verdict" {
 	need_recording
 	local b=$BATS_TEST_TMPDIR/batch i
