@@ -251,6 +251,35 @@ uint64_t overlay_generation(const struct overlay *ov, uint64_t off, uint64_t len
 	return gen;
 }
 
+const uint8_t *overlay_peek(const struct overlay *ov, uint64_t off)
+{
+	uint64_t chunk = off / OVERLAY_CHUNK;
+
+	if (off % OVERLAY_CHUNK || off >= ov->size || ov->size - off < OVERLAY_CHUNK)
+		return NULL;
+	for (; ov; ov = ov->lower) {
+		const uint8_t *c = ov->map.len ? chunk_of(ov, chunk) : NULL;
+
+		if (c)
+			return c;
+		if (!ov->lower)
+			return ov->base ? ov->base + off : NULL;
+	}
+	return NULL;
+}
+
+int overlay_peekable(const struct overlay *ov)
+{
+	while (ov->lower)
+		ov = ov->lower;
+	return ov->base != NULL;
+}
+
+struct overlay *overlay_lower(const struct overlay *ov)
+{
+	return ov->lower;
+}
+
 int overlay_write(struct overlay *ov, uint64_t off, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;

@@ -51,6 +51,19 @@ int state_cache_disabled(void);
  * anything computed from the bytes compare it instead of being told. */
 uint64_t overlay_generation(const struct overlay *ov, uint64_t off, uint64_t len);
 
+/* The bytes of the chunk at off (a multiple of OVERLAY_CHUNK, inside the
+ * image) as ov sees them, without a copy: from the top-most overlay of the
+ * stack that holds the chunk, else from the base's mapping.  NULL when the
+ * stack ends in a file descriptor (overlay_new) and no overlay holds it.
+ * The pointer stays valid while no overlay of the stack writes that chunk
+ * or is reset or freed. */
+const uint8_t *overlay_peek(const struct overlay *ov, uint64_t off);
+/* Does the stack end in a mapping of the base (overlay_new_mapped), so that
+ * overlay_peek answers for every chunk? */
+int overlay_peekable(const struct overlay *ov);
+/* The overlay below ov (NULL for the bottom one). */
+struct overlay *overlay_lower(const struct overlay *ov);
+
 /* Write every chunk this overlay (and those below it) holds into fd, at
  * its offset: fd holding a copy of the base becomes the overlay's image. */
 int overlay_materialize(struct overlay *ov, int fd);
