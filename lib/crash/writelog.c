@@ -43,31 +43,10 @@ static int all_zero(const uint8_t *p, size_t len)
 	return 1;
 }
 
-static void try_map(struct writelog *wl)
-{
-	void *m;
-
-	if (wl->map_tried)
-		return;
-	m = wl->size && wl->size <= SIZE_MAX
-		    ? mmap(NULL, (size_t)wl->size, PROT_READ, MAP_SHARED, wl->fd, 0)
-		    : MAP_FAILED;
-	wl->map_tried = 1;
-	wl->map = m != MAP_FAILED ? m : NULL;
-}
-
-/* Read exactly LEN bytes at OFF, which the caller knows lie in the log:
- * from the mapping once there is one (a header per entry would otherwise
- * be a system call per entry). */
+/* Read exactly LEN bytes at OFF, which the caller knows lie in the log. */
 static int read_at(struct writelog *wl, void *buf, size_t len, uint64_t off, struct err *e)
 {
-	ssize_t n;
-
-	if (wl->map && off <= wl->size && len <= wl->size - off) {
-		memcpy(buf, wl->map + off, len);
-		return 0;
-	}
-	n = read_full(wl->fd, buf, len, off);
+	ssize_t n = read_full(wl->fd, buf, len, off);
 
 	if (n < 0)
 		return fail(e, EXIT_OPERATIONAL, "read at byte %llu: %s", (unsigned long long)off,
@@ -177,7 +156,6 @@ int writelog_open(const char *path, struct writelog **out, struct err *e)
 		fail(e, EXIT_OPERATIONAL, "out of memory for a %u-byte log sector", wl->sector_size);
 		goto bad;
 	}
-	try_map(wl);
 	writelog_rewind(wl);
 	*out = wl;
 	return 0;
@@ -434,7 +412,14 @@ int writelog_read_data(struct writelog *wl, const struct wl_entry *ent, uint64_t
 
 const void *writelog_payload(struct writelog *wl, const struct wl_entry *ent)
 {
-	try_map(wl);
+	if (!wl->map_tried) {
+		void *m = wl->size && wl->size <= SIZE_MAX
+				  ? mmap(NULL, (size_t)wl->size, PROT_READ, MAP_SHARED, wl->fd, 0)
+				  : MAP_FAILED;
+
+		wl->map_tried = 1;
+		wl->map = m != MAP_FAILED ? m : NULL;
+	}
 	if (!wl->map || ent->data_offset > wl->size || ent->payload_len > wl->size - ent->data_offset)
 		return NULL;
 	return wl->map + ent->data_offset;
