@@ -203,11 +203,14 @@ static int map_journal(struct log_reader *r)
  * below: what is written into it later (the replay) stays out of view. */
 static int peek_journal(struct log_reader *r)
 {
+	static int copy = -1;	/* EXT4DA_NO_STATE_CACHE: copy, as before, to compare */
 	const struct journal *j = r->j;
 	io_channel io = j->io;
 	const struct overlay *ov;
 
-	if (!io || io->manager != overlay_io_manager || j->blocksize != OVERLAY_CHUNK)
+	if (copy < 0)
+		copy = state_cache_disabled();
+	if (copy || !io || io->manager != overlay_io_manager || j->blocksize != OVERLAY_CHUNK)
 		return -1;
 	ov = io->private_data;
 	if (overlay_chunks(ov) != 0 || !overlay_lower(ov) || !overlay_peekable(ov))

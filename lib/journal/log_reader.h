@@ -9,7 +9,8 @@
  * from memory instead of reading the log again.  Blocks past the budget,
  * or outside the circular log, come through a window of consecutive
  * blocks read with one I/O.  Through an overlay stack over a mapped base
- * (a crash state) the reader hands out the stack's own chunks instead. */
+ * (a crash state) the reader hands out the stack's own chunks instead
+ * (not with EXT4DA_NO_STATE_CACHE=1, which tests compare against). */
 #ifndef EXT4DA_LOG_READER_H
 #define EXT4DA_LOG_READER_H
 
