@@ -16,9 +16,9 @@ struct recovery_opts {
 	int has_upto;
 	uint32_t upto;			/* replay up to and including this tid */
 	struct verify_cache *vcache;	/* crash states: checksums already verified */
-	struct scan_resume *resume;	/* crash states: go on from the last state's scan */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
+	struct scan_resume *resume;	/* crash states: go on from the last state's scan */
 };
 
 struct recovery {
