@@ -159,6 +159,8 @@ void sample_base(struct run *rn)
 	for (uint64_t k = 1; k <= 256 && sectors; k++) {
 		uint64_t at = sectors * k / 257;
 
+		/* pread, not the base's mapping: a page fault there costs
+		 * more than the call, and maps pages that exit must unmap. */
 		if (pread(rn->c.base_fd, buf, sizeof(buf), (off_t)(at * SECTOR_SIZE)) == SECTOR_SIZE)
 			datascan_sample(&rn->cmd->data, buf, at);
 	}

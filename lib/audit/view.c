@@ -44,7 +44,8 @@ static int journal_damaged(struct view *v, const struct view_opts *opts, struct 
  * superblock and descriptors. */
 static int replay_into_overlay(struct view *v, const struct view_opts *opts, struct err *e)
 {
-	struct recovery_opts ro = { .journal_path = opts->journal_path, .vcache = opts->vcache };
+	struct recovery_opts ro = { .journal_path = opts->journal_path, .vcache = opts->vcache,
+				    .resume = opts->resume };
 	struct replay_sink sink;
 	struct recovery rs;
 

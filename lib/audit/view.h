@@ -12,6 +12,7 @@ struct view_opts {
 	int replay;			/* replay the journal if it needs recovery */
 	const char *journal_path;	/* external journal (--journal) */
 	struct verify_cache *vcache;	/* crash states: checksums already verified */
+	struct scan_resume *resume;	/* crash states: the last state's journal scan */
 	/* ext4da-check: audit what can be read.  Unusable descriptor
 	 * locations, a bad primary superblock (a backup is used) and a
 	 * damaged journal (not replayed) are recorded, not refused. */

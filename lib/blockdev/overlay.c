@@ -24,10 +24,37 @@ struct overlay {
 	uint8_t **own;		/* per slot: memory of its own, kept for reuse */
 	uint64_t *gens;		/* per slot: generation of its last write */
 	size_t used, cap;	/* slots in use; slots allocated (reused after reset) */
+	uint64_t id;		/* names this overlay until its next reset */
+	int tracking;		/* keep writes[]: overlay_track_writes */
+	uint64_t *writes;	/* chunk of each write since the last reset */
+	size_t nwrites, writes_cap;
 };
 
 /* Never 0: 0 is the generation of what no overlay ever wrote. */
 static uint64_t write_clock;
+/* Identities of overlays (and of an overlay after each reset). */
+static uint64_t id_clock;
+
+/* A chunk takes a new generation: remember which, when tracking.  A
+ * failed allocation stops tracking, which makes stamps of the stack
+ * unusable (never wrong). */
+static void note_write(struct overlay *ov, uint64_t chunk)
+{
+	if (!ov->tracking)
+		return;
+	if (ov->nwrites == ov->writes_cap) {
+		size_t cap = ov->writes_cap ? ov->writes_cap * 2 : 256;
+		uint64_t *w = realloc(ov->writes, cap * sizeof(*w));
+
+		if (!w) {
+			ov->tracking = 0;
+			return;
+		}
+		ov->writes = w;
+		ov->writes_cap = cap;
+	}
+	ov->writes[ov->nwrites++] = chunk;
+}
 
 struct overlay *overlay_new(int fd, uint64_t size, struct overlay *lower)
 {
@@ -36,6 +63,7 @@ struct overlay *overlay_new(int fd, uint64_t size, struct overlay *lower)
 	if (!ov)
 		return NULL;
 	ov->fd = fd;
+	ov->id = ++id_clock;
 	ov->size = lower ? lower->size : size;
 	ov->lower = lower;
 	if (blockmap_init(&ov->map, 1024)) {
@@ -63,6 +91,7 @@ void overlay_free(struct overlay *ov)
 	free(ov->own);
 	free(ov->slots);
 	free(ov->gens);
+	free(ov->writes);
 	blockmap_free(&ov->map);
 	free(ov);
 }
@@ -72,6 +101,64 @@ void overlay_reset(struct overlay *ov)
 	blockmap_free(&ov->map);
 	blockmap_init(&ov->map, 1024);
 	ov->used = 0;
+	ov->id = ++id_clock;
+	ov->nwrites = 0;
+}
+
+void overlay_track_writes(struct overlay *ov)
+{
+	/* Only from a known start: before any write since the last reset. */
+	ov->tracking = ov->used == 0;
+}
+
+void overlay_stamp(const struct overlay *ov, struct overlay_stamp *s)
+{
+	s->ok = 1;
+	s->n = 0;
+	for (; ov; ov = ov->lower) {
+		if (!ov->used)
+			continue;
+		if (!ov->tracking || s->n == OVERLAY_STAMP_DEPTH) {
+			s->ok = 0;
+			return;
+		}
+		s->level[s->n].id = ov->id;
+		s->level[s->n].writes = ov->nwrites;
+		s->n++;
+	}
+}
+
+int overlay_changed_since(const struct overlay *ov, const struct overlay_stamp *s,
+			  int (*fn)(void *ctx, uint64_t chunk), void *ctx)
+{
+	struct overlay_stamp now;
+	size_t k = 0;
+	int rc;
+
+	overlay_stamp(ov, &now);
+	if (!s->ok || !now.ok)
+		return -1;
+	/* Every overlay that held chunks then must still be there, in the
+	 * same order and not reset: what it held still shadows what is
+	 * below.  Overlays that hold chunks now but did not then add theirs. */
+	for (size_t i = 0; i < now.n; i++)
+		if (k < s->n && now.level[i].id == s->level[k].id)
+			k++;
+	if (k != s->n)
+		return -1;
+	k = 0;
+	for (; ov; ov = ov->lower) {
+		size_t from = 0;
+
+		if (!ov->used)
+			continue;
+		if (k < s->n && ov->id == s->level[k].id)
+			from = s->level[k++].writes;
+		for (size_t w = from; w < ov->nwrites; w++)
+			if ((rc = fn(ctx, ov->writes[w])) != 0)
+				return rc;
+	}
+	return 0;
 }
 
 uint64_t overlay_size(const struct overlay *ov)
@@ -208,6 +295,7 @@ static const uint8_t *new_slot(struct overlay *ov, uint64_t chunk, const uint8_t
 	ov->slots[i] = bytes;
 	ov->gens[i] = ++write_clock;
 	ov->used++;
+	note_write(ov, chunk);
 	return bytes;
 }
 
@@ -229,6 +317,7 @@ static uint8_t *chunk_for_write(struct overlay *ov, uint64_t chunk, int whole)
 		ov->slots[*slot] = mem;
 	}
 	ov->gens[*slot] = ++write_clock;
+	note_write(ov, chunk);
 	return mem;
 }
 
@@ -249,6 +338,35 @@ uint64_t overlay_generation(const struct overlay *ov, uint64_t off, uint64_t len
 			}
 		}
 	return gen;
+}
+
+const uint8_t *overlay_peek(const struct overlay *ov, uint64_t off)
+{
+	uint64_t chunk = off / OVERLAY_CHUNK;
+
+	if (off % OVERLAY_CHUNK || off >= ov->size || ov->size - off < OVERLAY_CHUNK)
+		return NULL;
+	for (; ov; ov = ov->lower) {
+		const uint8_t *c = ov->map.len ? chunk_of(ov, chunk) : NULL;
+
+		if (c)
+			return c;
+		if (!ov->lower)
+			return ov->base ? ov->base + off : NULL;
+	}
+	return NULL;
+}
+
+int overlay_peekable(const struct overlay *ov)
+{
+	while (ov->lower)
+		ov = ov->lower;
+	return ov->base != NULL;
+}
+
+struct overlay *overlay_lower(const struct overlay *ov)
+{
+	return ov->lower;
 }
 
 int overlay_write(struct overlay *ov, uint64_t off, const void *buf, size_t len)
@@ -312,6 +430,7 @@ int overlay_write_shared(struct overlay *ov, uint64_t off, const void *buf, size
 			} else {
 				ov->slots[*slot] = p;
 				ov->gens[*slot] = ++write_clock;
+				note_write(ov, off / OVERLAY_CHUNK);
 			}
 		}
 		p += n;

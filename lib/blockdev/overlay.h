@@ -51,6 +51,47 @@ int state_cache_disabled(void);
  * anything computed from the bytes compare it instead of being told. */
 uint64_t overlay_generation(const struct overlay *ov, uint64_t off, uint64_t len);
 
+/* The bytes of the chunk at off (a multiple of OVERLAY_CHUNK, inside the
+ * image) as ov sees them, without a copy: from the top-most overlay of the
+ * stack that holds the chunk, else from the base's mapping.  NULL when the
+ * stack ends in a file descriptor (overlay_new) and no overlay holds it.
+ * The pointer stays valid while no overlay of the stack writes that chunk
+ * or is reset or freed. */
+const uint8_t *overlay_peek(const struct overlay *ov, uint64_t off);
+/* Does the stack end in a mapping of the base (overlay_new_mapped), so that
+ * overlay_peek answers for every chunk? */
+int overlay_peekable(const struct overlay *ov);
+/* The overlay below ov (NULL for the bottom one). */
+struct overlay *overlay_lower(const struct overlay *ov);
+
+/* Keep a list of the chunks ov writes from now on (until it is reset or
+ * freed), so that what changed since a stamp can be told without looking
+ * at every chunk: the crash cursor's overlays do. */
+void overlay_track_writes(struct overlay *ov);
+
+/* What a stack had written when a stamp was taken: for each overlay of it
+ * that held chunks, its identity (new on each reset) and how many writes
+ * it had made.  ok is 0 when that cannot be told (an overlay holding
+ * chunks that does not track its writes, or too deep a stack). */
+#define OVERLAY_STAMP_DEPTH 4
+struct overlay_stamp {
+	int ok;
+	size_t n;
+	struct {
+		uint64_t id;
+		size_t writes;
+	} level[OVERLAY_STAMP_DEPTH];
+};
+void overlay_stamp(const struct overlay *ov, struct overlay_stamp *s);
+/* Call fn with the number of each chunk whose bytes, as ov shows them, may
+ * differ from when stamp s was taken of the same stack (possibly with
+ * empty overlays on top): every chunk written since, including by
+ * overlays that were empty then.  -1 if that cannot be told (an overlay
+ * that held chunks then was reset or is gone, or s is not ok), or what fn
+ * returned if not 0. */
+int overlay_changed_since(const struct overlay *ov, const struct overlay_stamp *s,
+			  int (*fn)(void *ctx, uint64_t chunk), void *ctx);
+
 /* Write every chunk this overlay (and those below it) holds into fd, at
  * its offset: fd holding a copy of the base becomes the overlay's image. */
 int overlay_materialize(struct overlay *ov, int fd);

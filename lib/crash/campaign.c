@@ -181,7 +181,7 @@ int campaign_seek(const struct campaign *c, struct crash_cursor *cur, size_t i,
 int campaign_state_open(const struct campaign *c, struct crash_cursor *cur, size_t i,
 			int data_scan, struct campaign_state *st)
 {
-	struct view_opts vo = { .replay = 1, .vcache = &cur->vcache };
+	struct view_opts vo = { .replay = 1, .vcache = &cur->vcache, .resume = &cur->resume };
 	struct audit_opts ao = { .data_scan = data_scan };
 	struct err e = { 0 };
 

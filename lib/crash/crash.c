@@ -240,10 +240,15 @@ int crash_cursor_init(struct crash_cursor *c, struct writelog *wl, const struct 
 			      : overlay_new(base_fd, base_size, NULL);
 	if (c->durable)
 		c->reordered = overlay_new(-1, 0, c->durable);
-	if (!c->buf || !c->durable || !c->reordered || verify_cache_init(&c->vcache)) {
+	if (!c->buf || !c->durable || !c->reordered || verify_cache_init(&c->vcache) ||
+	    scan_resume_init(&c->resume)) {
 		crash_cursor_free(c);
 		return fail(e, EXIT_OPERATIONAL, "out of memory");
 	}
+	/* What changed from one state to the next, for the journal scan to
+	 * resume where the previous state's scan left off. */
+	overlay_track_writes(c->durable);
+	overlay_track_writes(c->reordered);
 	return 0;
 }
 
@@ -252,6 +257,7 @@ void crash_cursor_free(struct crash_cursor *c)
 	overlay_free(c->reordered);
 	overlay_free(c->durable);
 	verify_cache_free(&c->vcache);
+	scan_resume_free(&c->resume);
 	free(c->buf);
 	memset(c, 0, sizeof(*c));
 }

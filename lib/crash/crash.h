@@ -54,6 +54,7 @@ struct crash_cursor {
 	uint8_t *buf;
 	size_t buf_len;
 	struct verify_cache vcache;	/* checked by generation: valid for every state */
+	struct scan_resume resume;	/* the last state's journal scan, to go on from */
 };
 
 /* Over the base image: a read-only mapping of it when base_map is not

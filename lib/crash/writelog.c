@@ -37,10 +37,9 @@ struct writelog {
 
 static int all_zero(const uint8_t *p, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if (p[i])
-			return 0;
-	return 1;
+	/* zero first, then each byte equal to the one before: one memcmp,
+	 * which is many times faster than a loop over bytes */
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
 }
 
 /* Read exactly LEN bytes at OFF, which the caller knows lie in the log. */
@@ -258,6 +257,8 @@ static int padding_problem(const struct writelog *wl, const struct wl_entry *en,
 {
 	size_t from = WL_HEADER_BYTES + ((en->flags & WL_MARK) ? (size_t)en->data_len : 0);
 
+	if (from >= wl->sector_size || all_zero(wl->hdr + from, wl->sector_size - from))
+		return 0;	/* every header a producer writes */
 	for (size_t i = from; i < wl->sector_size; i++) {
 		if (wl->hdr[i]) {
 			snprintf(why, n, "non-zero byte 0x%02x after the entry header (byte %zu of its sector)",

@@ -19,6 +19,12 @@ struct scan_state {
 	int end_known;
 	uint32_t async_bad;	/* async commit: first bad commit, not yet known corrupt */
 	uint64_t last_commit_time;
+	uint64_t walked;	/* scan_block calls, against the walk's limit */
+	/* The end of the last transaction committed while nothing had gone
+	 * wrong yet: where a later scan may go on from (struct scan_resume). */
+	size_t clean_ntxns;
+	uint32_t clean_pos, clean_tid;
+	uint64_t clean_time, clean_walked;
 	struct err *e;
 };
 
@@ -251,6 +257,14 @@ static enum step on_commit(struct scan_state *s, struct jtxn *t)
 	}
 	s->last_commit_time = commit_time;
 	s->next_tid++;
+	if (t->state == TXN_COMMITTED && !s->end_known && !s->async_bad && !log->fatal &&
+	    !s->need_check_commit_time) {
+		s->clean_ntxns = log->ntxns;
+		s->clean_pos = s->pos;
+		s->clean_tid = s->next_tid;
+		s->clean_time = commit_time;
+		s->clean_walked = s->walked;
+	}
 	return STEP_NEXT;
 }
 
@@ -396,11 +410,215 @@ static void check_revoke_pass(struct jlog *log)
 	}
 }
 
-static int scan_log(struct journal *j, struct jlog *log, struct err *e)
+/* ---- going on from the previous state's walk ---------------------------- */
+
+int scan_resume_init(struct scan_resume *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->off = state_cache_disabled();
+	return 0;
+}
+
+static void free_txns(struct jtxn *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(t[i].tags);
+		free(t[i].revokes);
+	}
+}
+
+void scan_resume_free(struct scan_resume *r)
+{
+	free_txns(r->txns, r->ntxns);
+	free(r->txns);
+	free(r->map);
+	free(r->by_dev);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Append deep copies of src[0..n) to *dst. */
+static int copy_txns(struct jtxn **dst, size_t *ndst, size_t *cap, const struct jtxn *src,
+		     size_t n)
+{
+	if (grow((void **)dst, cap, *ndst + n, sizeof(**dst)))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct jtxn *t = &(*dst)[*ndst];
+
+		*t = src[i];
+		t->tags = NULL;
+		t->revokes = NULL;
+		t->tags_cap = t->ntags;
+		t->revokes_cap = t->nrevokes;
+		if ((t->ntags && !(t->tags = malloc(t->ntags * sizeof(*t->tags)))) ||
+		    (t->nrevokes && !(t->revokes = malloc(t->nrevokes * sizeof(*t->revokes))))) {
+			free(t->tags);
+			return -1;
+		}
+		if (t->ntags)
+			memcpy(t->tags, src[i].tags, t->ntags * sizeof(*t->tags));
+		if (t->nrevokes)
+			memcpy(t->revokes, src[i].revokes, t->nrevokes * sizeof(*t->revokes));
+		(*ndst)++;
+	}
+	return 0;
+}
+
+/* The overlay stack an internal journal is read through, or NULL. */
+static const struct overlay *journal_overlay(const struct journal *j)
+{
+	if (j->external || !j->map || !j->io || j->io->manager != overlay_io_manager)
+		return NULL;
+	return j->io->private_data;
+}
+
+struct walked_part {
+	const struct journal *j;
+	const struct scan_resume *r;
+};
+
+/* Position of journal block jblk in the log from s_start, or UINT32_MAX. */
+static uint32_t log_position(const struct journal *j, uint32_t jblk)
+{
+	if (jblk < j->first || jblk >= j->last)
+		return UINT32_MAX;
+	return jblk >= j->start ? jblk - j->start : jblk - j->first + (j->last - j->start);
+}
+
+/* Does a write to chunk touch a block of the walked part of the log? */
+static int touches_walked(void *ctx, uint64_t chunk)
+{
+	const struct walked_part *w = ctx;
+	const struct journal *j = w->j;
+	const uint32_t *by_dev = w->r->by_dev;
+	uint64_t d0 = chunk * OVERLAY_CHUNK / j->blocksize;
+	uint64_t d1 = ((chunk + 1) * OVERLAY_CHUNK - 1) / j->blocksize;
+	size_t lo = 0, hi = j->maxlen;
+
+	if (d1 < w->r->dev_lo || d0 > w->r->dev_hi)
+		return 0;	/* most writes: outside the journal */
+	/* the first journal block whose device block is >= d0 */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (j->map[by_dev[mid]] < d0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < j->maxlen && j->map[by_dev[lo]] <= d1; lo++)
+		if (log_position(j, by_dev[lo]) < w->r->blocks)
+			return 1;
+	return 0;
+}
+
+static const struct journal *sort_journal;
+
+static int by_device(const void *a, const void *b)
+{
+	uint64_t x = sort_journal->map[*(const uint32_t *)a];
+	uint64_t y = sort_journal->map[*(const uint32_t *)b];
+
+	return (x > y) - (x < y);
+}
+
+/* Is r's walk still the start of j's log: the same superblock and block
+ * map, and none of the blocks it walked written since? */
+static int resume_usable(const struct scan_resume *r, const struct journal *j)
+{
+	const struct overlay *ov = journal_overlay(j);
+	struct walked_part w = { j, r };
+
+	if (!r->valid || r->off || !ov || r->maxlen != j->maxlen ||
+	    memcmp(r->sb, j->sb, JSB_SIZE) != 0 ||
+	    memcmp(r->map, j->map, (size_t)j->maxlen * sizeof(*r->map)) != 0)
+		return 0;
+	return overlay_changed_since(ov, &r->stamp, touches_walked, &w) == 0;
+}
+
+/* r->map := j->map, with the journal's blocks in device order beside it
+ * (usually one run of device blocks: sorted already). */
+static int keep_map(struct scan_resume *r, const struct journal *j)
+{
+	size_t n = j->maxlen;
+
+	if (r->maxlen == j->maxlen && !memcmp(r->map, j->map, n * sizeof(*r->map)))
+		return 0;
+	free(r->map);
+	free(r->by_dev);
+	r->maxlen = 0;
+	r->map = malloc(n * sizeof(*r->map));
+	r->by_dev = malloc(n * sizeof(*r->by_dev));
+	if (!r->map || !r->by_dev || n == 0)
+		return -1;
+	memcpy(r->map, j->map, n * sizeof(*r->map));
+	for (uint32_t b = 0; b < n; b++)
+		r->by_dev[b] = b;
+	for (uint32_t b = 1; b < n; b++)
+		if (j->map[b] <= j->map[b - 1]) {
+			sort_journal = j;
+			qsort(r->by_dev, n, sizeof(*r->by_dev), by_device);
+			break;
+		}
+	r->dev_lo = j->map[r->by_dev[0]];
+	r->dev_hi = j->map[r->by_dev[n - 1]];
+	r->maxlen = j->maxlen;
+	return 0;
+}
+
+/* Start the walk where r's ended: its transactions, copied, and its state. */
+static int resume_from(struct scan_state *s, const struct scan_resume *r)
+{
+	if (copy_txns(&s->log->txns, &s->log->ntxns, &s->log->cap, r->txns, r->ntxns))
+		return -1;
+	s->pos = r->pos;
+	s->next_tid = r->next_tid;
+	s->last_commit_time = r->last_commit_time;
+	s->walked = r->walked;
+	s->clean_ntxns = r->ntxns;
+	s->clean_pos = r->pos;
+	s->clean_tid = r->next_tid;
+	s->clean_time = r->last_commit_time;
+	s->clean_walked = r->walked;
+	return 0;
+}
+
+/* Keep this walk's clean part for the next state.  Nothing is kept when
+ * it cannot be (no clean transaction, an untracked stack, no memory). */
+static void resume_save(struct scan_resume *r, const struct scan_state *s, int resumed)
+{
+	const struct journal *j = s->j;
+	const struct overlay *ov = journal_overlay(j);
+	uint32_t at;
+
+	if (!r || r->off)
+		return;
+	r->valid = 0;
+	if (!ov || s->clean_ntxns == 0)
+		return;
+	if (!resumed) {
+		free_txns(r->txns, r->ntxns);
+		r->ntxns = 0;
+	}
+	if (keep_map(r, j) || copy_txns(&r->txns, &r->ntxns, &r->cap, s->log->txns + r->ntxns,
+					  s->clean_ntxns - r->ntxns))
+		return;
+	memcpy(r->sb, j->sb, JSB_SIZE);
+	overlay_stamp(ov, &r->stamp);
+	r->pos = s->clean_pos;
+	r->next_tid = s->clean_tid;
+	r->last_commit_time = s->clean_time;
+	r->walked = s->clean_walked;
+	at = log_position(j, s->clean_pos);
+	r->blocks = at == 0 ? j->last - j->first : at;
+	r->valid = r->stamp.ok && at != UINT32_MAX;
+}
+
+static int scan_log(struct journal *j, struct jlog *log, struct scan_resume *r, struct err *e)
 {
 	struct scan_state s = { .j = j, .log = log, .e = e, .crc32_sum = ~0U };
-	uint64_t walked = 0;
 	enum step st = STEP_NEXT;
+	int resumed = 0;
 
 	memset(log, 0, sizeof(*log));
 	log->start_tid = log->end_tid = j->sequence;
@@ -418,9 +636,19 @@ static int scan_log(struct journal *j, struct jlog *log, struct err *e)
 	}
 	s.pos = j->start;
 	s.next_tid = j->sequence;
+	if (r && resume_usable(r, j)) {
+		if (resume_from(&s, r)) {
+			free(s.buf);
+			return fail(e, EXIT_OPERATIONAL, "out of memory");
+		}
+		resumed = 1;
+		r->resumed++;
+	} else if (r) {
+		r->full++;
+	}
 	/* A log can never hold more blocks than it has; a longer walk means
 	 * the blocks lie about themselves. */
-	while (st == STEP_NEXT && walked++ <= (uint64_t)(j->last - j->first) + 1)
+	while (st == STEP_NEXT && s.walked++ <= (uint64_t)(j->last - j->first) + 1)
 		st = scan_block(&s);
 	if (st == STEP_FAIL) {
 		free(s.buf);
@@ -443,17 +671,26 @@ static int scan_log(struct journal *j, struct jlog *log, struct err *e)
 		free(s.buf);
 		return -1;
 	}
+	resume_save(r, &s, resumed);
 	free(s.buf);
+	return 0;
+}
+
+int journal_scan_resume(struct journal *j, struct jlog *log, struct scan_resume *r,
+			struct err *e)
+{
+	if (scan_log(j, log, r, e)) {
+		jlog_free(log);
+		if (r)
+			r->valid = 0;
+		return -1;
+	}
 	return 0;
 }
 
 int journal_scan(struct journal *j, struct jlog *log, struct err *e)
 {
-	if (scan_log(j, log, e)) {
-		jlog_free(log);
-		return -1;
-	}
-	return 0;
+	return journal_scan_resume(j, log, NULL, e);
 }
 
 size_t jlog_committed(const struct jlog *log)

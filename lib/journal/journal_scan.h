@@ -4,6 +4,7 @@
 #ifndef EXT4DA_JOURNAL_SCAN_H
 #define EXT4DA_JOURNAL_SCAN_H
 
+#include "lib/blockdev/overlay.h"
 #include "lib/journal/fc.h"
 #include "lib/journal/journal.h"
 #include "lib/journal/log_reader.h"
@@ -67,6 +68,41 @@ struct jlog {
 /* Walk the log from s_start.  Fails only on I/O or memory errors; journal
  * corruption is described in the result, as the kernel would judge it. */
 int journal_scan(struct journal *j, struct jlog *log, struct err *e);
+
+/* What one crash state's walk found up to the end of its last transaction
+ * committed before anything went wrong (a bad checksum, a stale or torn
+ * block), for the next state to go on from instead of walking (and
+ * checksumming) the whole live log again.  It is used only when the
+ * journal superblock and the journal's block map are the same and the
+ * overlay stack the journal is read through shows that no block of that
+ * walked part was written since (overlay_changed_since); anything else,
+ * a reordered state among them, walks from s_start as journal_scan does.
+ * EXT4DA_NO_STATE_CACHE=1 turns it off. */
+struct scan_resume {
+	int off;
+	int valid;
+	uint8_t sb[JSB_SIZE];		/* the journal superblock walked */
+	uint64_t *map;			/* journal block -> device block, as then */
+	uint32_t maxlen;
+	uint32_t *by_dev;		/* journal blocks in device block order */
+	uint64_t dev_lo, dev_hi;	/* the journal's lowest and highest device block */
+	struct overlay_stamp stamp;	/* the stack's writes, as then */
+	struct jtxn *txns;		/* the transactions walked, all committed */
+	size_t ntxns, cap;
+	uint32_t pos;			/* the journal block after the last of them */
+	uint32_t blocks;		/* blocks from s_start to pos */
+	uint32_t next_tid;
+	uint64_t last_commit_time;
+	uint64_t walked;		/* blocks the walk took to reach pos */
+	uint64_t resumed, full;		/* walks that went on, and that did not */
+};
+
+int scan_resume_init(struct scan_resume *r);
+void scan_resume_free(struct scan_resume *r);
+/* journal_scan, going on from r's walk where that is safe, and leaving in
+ * r what the next state can go on from.  r may be NULL. */
+int journal_scan_resume(struct journal *j, struct jlog *log, struct scan_resume *r,
+			struct err *e);
 void jlog_free(struct jlog *log);
 
 /* Number of committed transactions [start_tid, end_tid). */

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/blockdev/overlay.h"
 #include "lib/core/fdio.h"
 #include "lib/journal/log_reader.h"
 
@@ -195,6 +196,29 @@ static int map_journal(struct log_reader *r)
 	return 0;
 }
 
+/* Read the journal's blocks straight from the overlay stack it is opened
+ * on, where that stack ends in a mapping (every block is then a pointer
+ * into memory that stays put) and journal blocks are its chunks; 0 if so.
+ * Only an overlay that holds nothing yet is looked through, to the one
+ * below: what is written into it later (the replay) stays out of view. */
+static int peek_journal(struct log_reader *r)
+{
+	static int copy = -1;	/* EXT4DA_NO_STATE_CACHE: copy, as before, to compare */
+	const struct journal *j = r->j;
+	io_channel io = j->io;
+	const struct overlay *ov;
+
+	if (copy < 0)
+		copy = state_cache_disabled();
+	if (copy || !io || io->manager != overlay_io_manager || j->blocksize != OVERLAY_CHUNK)
+		return -1;
+	ov = io->private_data;
+	if (overlay_chunks(ov) != 0 || !overlay_lower(ov) || !overlay_peekable(ov))
+		return -1;
+	r->peek = overlay_lower(ov);
+	return 0;
+}
+
 int log_reader_init(struct log_reader *r, struct journal *j, uint32_t start, size_t budget,
 		    struct err *e)
 {
@@ -207,7 +231,7 @@ int log_reader_init(struct log_reader *r, struct journal *j, uint32_t start, siz
 		r->cap = r->span;
 	r->chunk = blocks_in(LOG_CHUNK_MIN, j->blocksize);
 	r->win_cap = blocks_in(LOG_WINDOW, j->blocksize);
-	if (map_journal(r) == 0)
+	if (map_journal(r) == 0 || peek_journal(r) == 0)
 		return 0;
 	if (alloc_buffers(r, e)) {
 		log_reader_free(r);
@@ -246,9 +270,10 @@ int log_reader_maps(const struct log_reader *r, uint64_t dev)
 
 int log_reader_unmap(struct log_reader *r, struct err *e)
 {
-	if (!r->map)
+	if (!r->map && !r->peek)
 		return 0;
 	drop_map(r);
+	r->peek = NULL;
 	r->have = r->win_count = r->advised = 0;
 	r->chunk = blocks_in(LOG_CHUNK_MIN, r->j->blocksize);
 	if (alloc_buffers(r, e)) {
@@ -377,6 +402,17 @@ const uint8_t *log_reader_get(struct log_reader *r, uint32_t jblk, struct err *e
 		advise_from(r, idx);
 		return mapped(r, dev_block(r->j, jblk));
 	}
+	if (r->peek) {
+		const uint8_t *p = overlay_peek(r->peek, dev_block(r->j, jblk) * r->j->blocksize);
+
+		if (p)
+			return p;
+		if (!r->win && !(r->win = malloc((size_t)r->win_cap * r->j->blocksize))) {
+			fail(e, EXIT_OPERATIONAL, "out of memory for the journal's log");
+			return NULL;
+		}
+		return from_window(r, jblk, e);
+	}
 	if (idx < r->cap) {
 		if (fill_to(r, idx, e))
 			return NULL;
@@ -391,6 +427,10 @@ const uint8_t *log_reader_kept(const struct log_reader *r, uint32_t jblk)
 
 	if (r->map)
 		return jblk < r->j->maxlen ? mapped(r, dev_block(r->j, jblk)) : NULL;
+	if (r->peek)
+		return jblk < r->j->maxlen
+			       ? overlay_peek(r->peek, dev_block(r->j, jblk) * r->j->blocksize)
+			       : NULL;
 	idx = log_order(r, jblk);
 
 	return idx < r->have ? r->mem + (size_t)idx * r->j->blocksize : NULL;

@@ -8,7 +8,9 @@
  * read, up to a memory budget, so that the replay pass takes its copies
  * from memory instead of reading the log again.  Blocks past the budget,
  * or outside the circular log, come through a window of consecutive
- * blocks read with one I/O. */
+ * blocks read with one I/O.  Through an overlay stack over a mapped base
+ * (a crash state) the reader hands out the stack's own chunks instead
+ * (not with EXT4DA_NO_STATE_CACHE=1, which tests compare against). */
 #ifndef EXT4DA_LOG_READER_H
 #define EXT4DA_LOG_READER_H
 
@@ -16,6 +18,8 @@
 #include <stdint.h>
 
 #include "lib/journal/journal.h"
+
+struct overlay;
 
 #define LOG_READER_BUDGET ((size_t)256 << 20)	/* bytes of log kept in memory */
 
@@ -39,6 +43,12 @@ struct log_reader {
 	uint64_t *extents;	/* the journal's device runs, [first, end) pairs, sorted */
 	size_t nextents;
 	uint32_t advised;	/* read-ahead asked for up to this log position */
+	/* A journal read through an overlay stack over a mapped base (crash
+	 * states): blocks are handed out from the stack's own chunks, no copy.
+	 * The stack is the one below the (empty) overlay the journal was
+	 * opened on, so that replaying into that overlay never changes what
+	 * the reader shows. */
+	const struct overlay *peek;
 };
 
 /* A reader of j's log starting at jblk start, keeping at most budget bytes. */

@@ -59,7 +59,7 @@ int recovery_open(struct recovery *rs, ext2_filsys fs, const struct recovery_opt
 	rs->fs = fs;
 	if (journal_open(fs, &jo, &rs->j, e))
 		return -1;
-	if (journal_scan(rs->j, &rs->log, e) ||
+	if (journal_scan_resume(rs->j, &rs->log, rs->opts.resume, e) ||
 	    (rs->opts.has_upto && replay_check_upto(&rs->log, rs->opts.upto, e))) {
 		recovery_close(rs);
 		return -1;

@@ -18,6 +18,7 @@ struct recovery_opts {
 	struct verify_cache *vcache;	/* crash states: checksums already verified */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
+	struct scan_resume *resume;	/* crash states: go on from the last state's scan */
 };
 
 struct recovery {

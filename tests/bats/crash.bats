@@ -618,13 +618,19 @@ run_saved_cmd() {
 }
 
 # Each state reuses what the state before it computed: journal blocks whose
-# checksums passed (kept while their bytes' generation holds) and whole
-# chunks of the mapped log borrowed rather than copied.  EXT4DA_NO_STATE_CACHE
-# turns both off; every state is then computed from scratch.
+# checksums passed (kept while their bytes' generation holds), whole
+# chunks of the mapped log borrowed rather than copied, and the journal
+# scan, which goes on from where the previous state's walk ended when no
+# block it walked was written since.  EXT4DA_NO_STATE_CACHE turns all of
+# them off; every state is then computed from scratch.  The options cover
+# states in order (the scan goes on), workers and shards that each see
+# every other state or start again from the base, and reordered states
+# (a dropped subset: the scan walks again).
 @test "reuse between states changes nothing: the same JSON lines as recomputing each state" {
 	local log opts fresh
 	for log in "$DEFER" "$PLAIN"; do
-		for opts in "--data --points every" "--reorder --data --seed 11" "--reorder --max-states 6 --seed 3"; do
+		for opts in "--data --points every" "--reorder --data --seed 11" "--reorder --max-states 6 --seed 3" \
+			"--data --points every -j 2" "--points every --shard 2/3"; do
 			# shellcheck disable=SC2086
 			fresh=$(EXT4DA_NO_STATE_CACHE=1 ext4da-crash --base "$log/base.img" \
 				--log "$log/log.img" $opts --json || true)
