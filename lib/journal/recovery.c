@@ -83,7 +83,7 @@ int recovery_needed(const struct recovery *rs)
 int recovery_rebind(struct recovery *rs, ext2_filsys fs, struct err *e)
 {
 	struct journal_open_opts jo = { .external_path = rs->opts.journal_path,
-					.writable = rs->opts.writable };
+					.writable = rs->opts.writable, .map_from = rs->j };
 	struct journal *j;
 
 	if (journal_open(fs, &jo, &j, e))
