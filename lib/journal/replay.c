@@ -1,4 +1,6 @@
 /* replay.c: revoke table, newest-valid-copy selection and the write pass. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +9,10 @@
 
 /* Home blocks are written in runs of adjacent blocks of at most this size. */
 #define RUN_BYTES ((size_t)4 << 20)
+/* Copies that do not lie in order in the log are gathered into a buffer
+ * of this size, written when full: one that stays in the cache, and
+ * fewer fresh pages to fault in and clear than a whole run's. */
+#define GATHER_BYTES ((size_t)1 << 20)
 
 /* Tag checksum of one logged copy, through the cache when there is one. */
 static int copy_checksum_ok(struct journal *j, struct log_reader *rd, struct verify_cache *vc,
@@ -75,10 +81,19 @@ static int note_bad(struct replay_result *r, enum bad_reason why, uint32_t tid,
 	return 0;
 }
 
-/* Flat view of all copies: index -> (tag, tid). */
+/* What is known of a logged copy.  COPY_NEWEST marks the newest copy of
+ * its home block (before checksums), on top of the state. */
+enum { COPY_UNCHECKED, COPY_OK, COPY_BAD_CSUM, COPY_BEYOND_FS, COPY_NEWEST = 0x80 };
+#define COPY_STATE(s) ((s) & 0x7f)
+#define NO_COPY UINT32_MAX
+
+/* Flat view of the copies not revoked, in log order: index -> (tag, tid),
+ * what is known of it, and the next older copy of the same home block. */
 struct copies {
 	const struct jtag **tag;
 	uint32_t *tid;
+	uint32_t *older;
+	uint8_t *state;
 	size_t n;
 };
 
@@ -94,13 +109,13 @@ static int by_fs_block(const void *a, const void *b)
 	return (x->fs_block > y->fs_block) - (x->fs_block < y->fs_block);
 }
 
-/* Pick, per home block, the newest copy that is not revoked and whose tag
- * checksum holds.  Every candidate copy is verified, as the kernel does, so
- * that a bad copy is reported even when a newer one hides it. */
-static int choose_copies(struct journal *j, const struct jlog *log, uint32_t end,
-			 const struct replay_opts *prog, size_t total, uint64_t fs_blocks,
-			 struct verify_cache *vc, const struct blockmap *rev, struct copies *c, struct blockmap *newest,
-			 struct log_reader *rd, struct replay_result *r, struct err *e)
+/* Every copy that is not revoked, in log order, chained per home block
+ * from the newest (newest: home block -> its newest copy).  Nothing is
+ * verified yet. */
+static int collect_copies(struct journal *j, const struct jlog *log, uint32_t end,
+			  const struct replay_opts *prog, size_t total, uint64_t fs_blocks,
+			  const struct blockmap *rev, struct copies *c, struct blockmap *newest,
+			  struct replay_result *r, struct err *e)
 {
 	for (size_t i = 0; i < log->ntxns; i++) {
 		const struct jtxn *t = &log->txns[i];
@@ -121,29 +136,90 @@ static int choose_copies(struct journal *j, const struct jlog *log, uint32_t end
 				r->revoked++;
 				continue;
 			}
-			if (fs_blocks && g->fs_block >= fs_blocks) {
-				if (note_bad(r, BAD_BEYOND_FS, t->tid, g))
-					return fail(e, EXIT_OPERATIONAL, "out of memory");
-				continue;
-			}
-			if (j->csum_v2or3) {
-				int ok = copy_checksum_ok(j, rd, vc, g, t->tid, e);
-
-				if (ok < 0)
-					return -1;
-				if (!ok) {
-					if (note_bad(r, BAD_CHECKSUM, t->tid, g))
-						return fail(e, EXIT_OPERATIONAL, "out of memory");
-					continue;
-				}
-			}
 			c->tag[c->n] = g;
 			c->tid[c->n] = t->tid;
+			c->older[c->n] = NO_COPY;
+			if (fs_blocks && g->fs_block >= fs_blocks) {
+				c->state[c->n++] = COPY_BEYOND_FS;
+				continue;
+			}
+			c->state[c->n] = j->csum_v2or3 ? COPY_UNCHECKED : COPY_OK;
 			slot = blockmap_slot(newest, g->fs_block, &ins);
 			if (!slot)
 				return fail(e, EXIT_OPERATIONAL, "out of memory");
+			if (!ins)
+				c->older[c->n] = *slot;
 			*slot = (uint32_t)c->n++;
 		}
+	}
+	return 0;
+}
+
+/* Verify copy i once: 1 good, 0 bad, -1 error. */
+static int check_copy(struct journal *j, struct log_reader *rd, struct verify_cache *vc,
+		      struct copies *c, uint32_t i, struct err *e)
+{
+	uint8_t *st = &c->state[i];
+	int ok;
+
+	if (COPY_STATE(*st) == COPY_UNCHECKED) {
+		ok = copy_checksum_ok(j, rd, vc, c->tag[i], c->tid[i], e);
+		if (ok < 0)
+			return -1;
+		*st = (uint8_t)((*st & COPY_NEWEST) | (ok ? COPY_OK : COPY_BAD_CSUM));
+	}
+	return COPY_STATE(*st) == COPY_OK;
+}
+
+/* Pick, per home block, the newest copy whose tag checksum holds: the
+ * state sequential replay leaves, since a copy that fails is skipped.
+ * newest then maps each home block to its winner, or NO_COPY.  Only the
+ * copies that decide are verified here (in log order, as the log was
+ * read); the superseded ones are left to check_superseded. */
+static int pick_winners(struct journal *j, struct log_reader *rd, struct verify_cache *vc,
+			struct copies *c, struct blockmap *newest, struct err *e)
+{
+	for (size_t i = 0; i < newest->cap; i++)
+		if (newest->used[i])
+			c->state[newest->vals[i]] |= COPY_NEWEST;
+	for (uint32_t i = 0; i < c->n; i++) {
+		uint32_t k = i;
+		int ok = 0;
+
+		if (!(c->state[i] & COPY_NEWEST))
+			continue;
+		while (k != NO_COPY && (ok = check_copy(j, rd, vc, c, k, e)) == 0)
+			k = c->older[k];
+		if (ok < 0)
+			return -1;
+		*blockmap_find(newest, c->tag[i]->fs_block) = k;
+	}
+	return 0;
+}
+
+/* Verify the copies that a newer one superseded.  They cannot change
+ * what is written, but a bad one changes the outcome (the kernel's
+ * recovery fails with -EFSBADCRC), so every one is verified, as the
+ * kernel does. */
+static int check_superseded(struct journal *j, struct log_reader *rd, struct verify_cache *vc,
+			    struct copies *c, struct err *e)
+{
+	for (uint32_t i = 0; i < c->n; i++)
+		if (COPY_STATE(c->state[i]) == COPY_UNCHECKED && check_copy(j, rd, vc, c, i, e) < 0)
+			return -1;
+	return 0;
+}
+
+/* The skipped copies, in log order, into r->bad. */
+static int note_skipped(const struct copies *c, struct replay_result *r, struct err *e)
+{
+	for (uint32_t i = 0; i < c->n; i++) {
+		int st = COPY_STATE(c->state[i]);
+
+		if ((st == COPY_BAD_CSUM &&
+		     note_bad(r, BAD_CHECKSUM, c->tid[i], c->tag[i])) ||
+		    (st == COPY_BEYOND_FS && note_bad(r, BAD_BEYOND_FS, c->tid[i], c->tag[i])))
+			return fail(e, EXIT_OPERATIONAL, "out of memory");
 	}
 	return 0;
 }
@@ -195,8 +271,8 @@ static int copy_run(struct journal *j, struct log_reader *rd, const struct copie
  * after another) straight from it, the rest copied into buf, as few
  * writes as that allows. */
 static int write_run(struct journal *j, struct log_reader *rd, const struct copies *c,
-		     const struct winner *win, size_t n, uint8_t *buf, struct replay_sink *sink,
-		     struct replay_result *r, struct err *e)
+		     const struct winner *win, size_t n, uint8_t *buf, size_t buf_max,
+		     struct replay_sink *sink, struct replay_result *r, struct err *e)
 {
 	size_t direct_min = DIRECT_MIN_BYTES / j->blocksize, k = 0, d, from;
 	const uint8_t *data = NULL;
@@ -217,43 +293,62 @@ static int write_run(struct journal *j, struct log_reader *rd, const struct copi
 			if (d >= direct_min)
 				break;
 		}
-		if (copy_run(j, rd, c, win + from, k - from, buf, e) ||
-		    sink->write(sink, win[from].fs_block, (uint32_t)(k - from), buf, e))
-			return -1;
-		r->blocks_written += k - from;
+		for (size_t n_buf; from < k; from += n_buf) {
+			n_buf = k - from < buf_max ? k - from : buf_max;
+			if (copy_run(j, rd, c, win + from, n_buf, buf, e) ||
+			    sink->write(sink, win[from].fs_block, (uint32_t)n_buf, buf, e))
+				return -1;
+			r->blocks_written += n_buf;
+		}
 	}
+	return 0;
+}
+
+/* The winners (home block, copy), sorted by home block; NULL when out of
+ * memory. */
+static struct winner *sorted_winners(const struct blockmap *newest, size_t *n)
+{
+	struct winner *win = malloc((newest->len + 1) * sizeof(*win));
+
+	*n = 0;
+	if (!win)
+		return NULL;
+	for (size_t i = 0; i < newest->cap; i++)
+		if (newest->used[i] && newest->vals[i] != NO_COPY)
+			win[(*n)++] = (struct winner){ newest->keys[i], newest->vals[i] };
+	qsort(win, *n, sizeof(*win), by_fs_block);
+	return win;
+}
+
+/* Does a winner's home block lie inside the mapped journal?  Only a
+ * damaged log names one. */
+static int writes_into_log(const struct journal *j, const struct log_reader *rd,
+			   const struct winner *win, size_t n)
+{
+	for (size_t i = 0; i < n && rd->map && !j->external; i++)
+		if (log_reader_maps(rd, win[i].fs_block))
+			return 1;
 	return 0;
 }
 
 /* Write each home block once, in block order, adjacent blocks as one run:
  * the sink sees as few and as large writes as the log allows. */
-static int write_winners(struct journal *j, struct copies *c, const struct blockmap *newest,
-			 struct log_reader *rd, struct replay_sink *sink, struct replay_result *r,
-			 struct err *e)
+static int write_winners(struct journal *j, struct copies *c, const struct winner *win,
+			 size_t n, struct log_reader *rd, struct replay_sink *sink,
+			 struct replay_result *r, struct err *e)
 {
-	struct winner *win = malloc((newest->len + 1) * sizeof(*win));
 	size_t run_max = RUN_BYTES / j->blocksize ? RUN_BYTES / j->blocksize : 1;
-	uint8_t *run = malloc(run_max * j->blocksize);
-	size_t n = 0;
+	size_t buf_max = GATHER_BYTES / j->blocksize ? GATHER_BYTES / j->blocksize : 1;
+	uint8_t *run = malloc(buf_max * j->blocksize);
 	int rc = 0;
 
-	if (!win || !run) {
-		free(win);
-		free(run);
+	if (!run)
 		return fail(e, EXIT_OPERATIONAL, "out of memory");
-	}
-	for (size_t i = 0; i < newest->cap; i++)
-		if (newest->used[i])
-			win[n++] = (struct winner){ newest->keys[i], newest->vals[i] };
-	qsort(win, n, sizeof(*win), by_fs_block);
-	/* A home block inside the journal (only a damaged log names one)
-	 * would change what a mapped log shows before a later run is taken
-	 * from it: read the log into memory first, as it was. */
-	for (size_t i = 0; i < n && rd->map && !j->external; i++)
-		if (log_reader_maps(rd, win[i].fs_block) && log_reader_unmap(rd, e)) {
-			rc = -1;
-			break;
-		}
+	/* A home block inside the journal would change what a mapped log
+	 * shows before a later run is taken from it: read the log into
+	 * memory first, as it was. */
+	if (writes_into_log(j, rd, win, n) && log_reader_unmap(rd, e))
+		rc = -1;
 	for (size_t i = 0, len; i < n && rc == 0; i += len) {
 		for (len = 1; i + len < n && len < run_max &&
 			      win[i + len].fs_block == win[i].fs_block + len;
@@ -265,14 +360,12 @@ static int write_winners(struct journal *j, struct copies *c, const struct block
 			rc = cancel_fail(e, NULL);
 			break;
 		}
-		rc = write_run(j, rd, c, win + i, len, run, sink, r, e);
+		rc = write_run(j, rd, c, win + i, len, run, buf_max, sink, r, e);
 	}
-	free(win);
 	free(run);
 	return rc;
 }
 
-/* Home blocks whose newest usable copy is older than a copy we had to skip. */
 /* Distinct home blocks whose newest copy was skipped, so that they keep an
  * older one (or their old content). */
 static size_t count_lost(const struct replay_result *r, const struct copies *c,
@@ -287,12 +380,122 @@ static size_t count_lost(const struct replay_result *r, const struct copies *c,
 		uint32_t *v = blockmap_find(newest, r->bad[i].fs_block);
 		int ins;
 
-		if ((!v || tid_gt(r->bad[i].tid, c->tid[*v])) &&
+		if ((!v || *v == NO_COPY || tid_gt(r->bad[i].tid, c->tid[*v])) &&
 		    blockmap_slot(&seen, r->bad[i].fs_block, &ins) && ins)
 			lost++;
 	}
 	blockmap_free(&seen);
 	return lost;
+}
+
+/* The superseded copies being verified beside the caller's flush. */
+struct replay_pending {
+	pthread_t thread;
+	const struct journal *j;
+	const struct log_reader *rd;	/* mapped: blocks come without I/O */
+	struct copies c;
+	struct blockmap newest;
+	int failed;			/* a block the mapping does not show */
+	uint32_t failed_block;
+};
+
+static void free_copies(struct copies *c)
+{
+	free(c->tag);
+	free(c->tid);
+	free(c->older);
+	free(c->state);
+	memset(c, 0, sizeof(*c));
+}
+
+/* check_superseded's work, off the main thread: only pure reads of the
+ * mapped log and of the journal, so that it needs no lock. */
+static void *check_superseded_apart(void *arg)
+{
+	struct replay_pending *p = arg;
+	struct copies *c = &p->c;
+
+	for (uint32_t i = 0; i < c->n; i++) {
+		const struct jtag *g = c->tag[i];
+		const uint8_t *data;
+
+		if (COPY_STATE(c->state[i]) != COPY_UNCHECKED)
+			continue;
+		data = log_reader_kept(p->rd, g->log_block);
+		if (!data) {
+			p->failed = 1;
+			p->failed_block = g->log_block;
+			break;
+		}
+		c->state[i] = (uint8_t)((c->state[i] & COPY_NEWEST) |
+					(journal_tag_csum_ok(p->j, g->raw, c->tid[i], data) ?
+						 COPY_OK : COPY_BAD_CSUM));
+	}
+	return NULL;
+}
+
+/* Start check_superseded_apart on p; 0 if it runs.  Signals stay with
+ * the main thread, where cancel.h expects them. */
+static int start_apart(struct replay_pending *p)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&p->thread, NULL, check_superseded_apart, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+/* What the copies' states leave in r: the skipped copies and the home
+ * blocks that lost their newest copy. */
+static int settle_copies(const struct copies *c, const struct blockmap *newest,
+			 struct replay_result *r, struct err *e)
+{
+	if (note_skipped(c, r, e))
+		return -1;
+	r->blocks_lost = count_lost(r, c, newest);
+	return 0;
+}
+
+/* Wait for the thread and free what it worked on. */
+static void drop_pending(struct replay_pending *p)
+{
+	pthread_join(p->thread, NULL);
+	free_copies(&p->c);
+	blockmap_free(&p->newest);
+	free(p);
+}
+
+int replay_settle(struct replay_result *r, struct err *e)
+{
+	struct replay_pending *p = r->pending;
+	int rc;
+
+	if (!p)
+		return 0;
+	pthread_join(p->thread, NULL);
+	r->pending = NULL;
+	if (p->failed)
+		rc = fail(e, EXIT_OPERATIONAL, "journal block %u is past the journal's end (%u)",
+			  p->failed_block, p->j->maxlen);
+	else
+		rc = settle_copies(&p->c, &p->newest, r, e);
+	free_copies(&p->c);
+	blockmap_free(&p->newest);
+	free(p);
+	return rc;
+}
+
+/* The superseded copies may be verified beside the caller's flush when
+ * they are all in the mapping (no I/O through the channels the caller
+ * uses) and nothing written lands in the log. */
+static int may_defer(const struct journal *j, const struct jlog *log, const struct log_reader *rd,
+		     const struct replay_opts *opts, const struct winner *win, size_t n)
+{
+	return opts && opts->defer_superseded && !opts->vcache && j->csum_v2or3 &&
+	       !j->external && rd == log->data && rd->map && !writes_into_log(j, rd, win, n);
 }
 
 int replay_into(struct journal *j, const struct jlog *log, const struct replay_opts *opts,
@@ -301,8 +504,11 @@ int replay_into(struct journal *j, const struct jlog *log, const struct replay_o
 	struct blockmap rev = { 0 }, newest = { 0 };
 	struct copies c = { 0 };
 	struct log_reader own, *rd = log->data;
+	struct verify_cache *vc = opts ? opts->vcache : NULL;
+	struct replay_pending *p = NULL;
+	struct winner *win = NULL;
 	uint32_t end = log->end_tid;
-	size_t total = 0;
+	size_t total = 0, nwin;
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
@@ -339,24 +545,58 @@ int replay_into(struct journal *j, const struct jlog *log, const struct replay_o
 	log_reader_bind(rd, j);
 	c.tag = malloc((total + 1) * sizeof(*c.tag));
 	c.tid = malloc((total + 1) * sizeof(*c.tid));
-	if (!c.tag || !c.tid || blockmap_init(&rev, 64) ||
+	c.older = malloc((total + 1) * sizeof(*c.older));
+	c.state = malloc(total + 1);
+	if (!c.tag || !c.tid || !c.older || !c.state || blockmap_init(&rev, 64) ||
 	    blockmap_init(&newest, total) || build_revokes(log, end, &rev)) {
 		fail(e, EXIT_OPERATIONAL, "out of memory");
 		goto out;
 	}
-	if (choose_copies(j, log, end, opts && opts->progress ? opts : NULL, total,
-			  opts ? opts->fs_blocks : 0, opts ? opts->vcache : NULL, &rev, &c, &newest,
-			  rd, r, e))
+	if (collect_copies(j, log, end, opts && opts->progress ? opts : NULL, total,
+			   opts ? opts->fs_blocks : 0, &rev, &c, &newest, r, e) ||
+	    pick_winners(j, rd, vc, &c, &newest, e))
 		goto out;
-	if (write_winners(j, &c, &newest, rd, sink, r, e))
+	win = sorted_winners(&newest, &nwin);
+	if (!win) {
+		fail(e, EXIT_OPERATIONAL, "out of memory");
 		goto out;
-	r->blocks_lost = count_lost(r, &c, &newest);
-	rc = 0;
+	}
+	if (may_defer(j, log, rd, opts, win, nwin)) {
+		/* The superseded copies are verified in a thread beside the
+		 * writes and the caller's flush of them (replay_settle): it
+		 * only reads the mapped log, which nothing written touches. */
+		p = calloc(1, sizeof(*p));
+		if (p) {
+			*p = (struct replay_pending){ .j = j, .rd = rd, .c = c, .newest = newest };
+			if (start_apart(p) == 0) {
+				memset(&c, 0, sizeof(c));
+				memset(&newest, 0, sizeof(newest));
+			} else {
+				free(p);
+				p = NULL;
+			}
+		}
+	}
+	/* Else everything is verified before the first write, as it was
+	 * read: nothing written can change it. */
+	if (!p && check_superseded(j, rd, vc, &c, e))
+		goto out;
+	if (write_winners(j, p ? &p->c : &c, win, nwin, rd, sink, r, e))
+		goto out;
+	if (p) {
+		r->pending = p;
+		p = NULL;
+		rc = 0;
+		goto out;
+	}
+	rc = settle_copies(&c, &newest, r, e);
 out:
+	if (p)
+		drop_pending(p);	/* the write failed: its work is of no use */
+	free(win);
 	blockmap_free(&rev);
 	blockmap_free(&newest);
-	free(c.tag);
-	free(c.tid);
+	free_copies(&c);
 	if (rd == &own)
 		log_reader_free(rd);
 	return rc;
@@ -370,6 +610,8 @@ int replay_incomplete(const struct replay_result *r)
 
 void replay_result_free(struct replay_result *r)
 {
+	if (r->pending)
+		drop_pending(r->pending);
 	free(r->bad);
 	memset(r, 0, sizeof(*r));
 }
