@@ -1,6 +1,7 @@
 /* replay.c: revoke table, newest-valid-copy selection and the write pass. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -388,15 +389,20 @@ static size_t count_lost(const struct replay_result *r, const struct copies *c,
 	return lost;
 }
 
-/* The superseded copies being verified beside the caller's flush. */
+/* The superseded copies being verified beside the caller's writes and
+ * flush, by a thread and then, once the caller is done, by the caller
+ * too: each takes the next SHARE_COPIES copies until none are left. */
+#define SHARE_COPIES 256
+
 struct replay_pending {
 	pthread_t thread;
 	const struct journal *j;
 	const struct log_reader *rd;	/* mapped: blocks come without I/O */
 	struct copies c;
 	struct blockmap newest;
-	int failed;			/* a block the mapping does not show */
-	uint32_t failed_block;
+	atomic_size_t next;		/* first copy no one has taken */
+	atomic_int stop;		/* a failure, or the work is dropped */
+	atomic_uint failed_block;	/* a block the mapping does not show */
 };
 
 static void free_copies(struct copies *c)
@@ -408,29 +414,40 @@ static void free_copies(struct copies *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* check_superseded's work, off the main thread: only pure reads of the
- * mapped log and of the journal, so that it needs no lock. */
+/* check_superseded's work, shared: only pure reads of the mapped log and
+ * of the journal, and each copy's state written by the one thread that
+ * took it, so that it needs no lock. */
+static void verify_shared(struct replay_pending *p)
+{
+	struct copies *c = &p->c;
+	size_t from, to;
+
+	while (!atomic_load(&p->stop) &&
+	       (from = atomic_fetch_add(&p->next, SHARE_COPIES)) < c->n) {
+		to = c->n - from < SHARE_COPIES ? c->n : from + SHARE_COPIES;
+		for (size_t i = from; i < to; i++) {
+			const struct jtag *g = c->tag[i];
+			const uint8_t *data;
+			int ok;
+
+			if (COPY_STATE(c->state[i]) != COPY_UNCHECKED)
+				continue;
+			data = log_reader_kept(p->rd, g->log_block);
+			if (!data) {
+				atomic_store(&p->failed_block, g->log_block);
+				atomic_store(&p->stop, 1);
+				return;
+			}
+			ok = journal_tag_csum_ok(p->j, g->raw, c->tid[i], data);
+			c->state[i] = (uint8_t)((c->state[i] & COPY_NEWEST) |
+						(ok ? COPY_OK : COPY_BAD_CSUM));
+		}
+	}
+}
+
 static void *check_superseded_apart(void *arg)
 {
-	struct replay_pending *p = arg;
-	struct copies *c = &p->c;
-
-	for (uint32_t i = 0; i < c->n; i++) {
-		const struct jtag *g = c->tag[i];
-		const uint8_t *data;
-
-		if (COPY_STATE(c->state[i]) != COPY_UNCHECKED)
-			continue;
-		data = log_reader_kept(p->rd, g->log_block);
-		if (!data) {
-			p->failed = 1;
-			p->failed_block = g->log_block;
-			break;
-		}
-		c->state[i] = (uint8_t)((c->state[i] & COPY_NEWEST) |
-					(journal_tag_csum_ok(p->j, g->raw, c->tid[i], data) ?
-						 COPY_OK : COPY_BAD_CSUM));
-	}
+	verify_shared(arg);
 	return NULL;
 }
 
@@ -459,9 +476,10 @@ static int settle_copies(const struct copies *c, const struct blockmap *newest,
 	return 0;
 }
 
-/* Wait for the thread and free what it worked on. */
+/* Stop the thread, wait for it and free what it worked on. */
 static void drop_pending(struct replay_pending *p)
 {
+	atomic_store(&p->stop, 1);
 	pthread_join(p->thread, NULL);
 	free_copies(&p->c);
 	blockmap_free(&p->newest);
@@ -475,11 +493,12 @@ int replay_settle(struct replay_result *r, struct err *e)
 
 	if (!p)
 		return 0;
+	verify_shared(p);	/* what the thread has not taken yet */
 	pthread_join(p->thread, NULL);
 	r->pending = NULL;
-	if (p->failed)
+	if (atomic_load(&p->stop))
 		rc = fail(e, EXIT_OPERATIONAL, "journal block %u is past the journal's end (%u)",
-			  p->failed_block, p->j->maxlen);
+			  atomic_load(&p->failed_block), p->j->maxlen);
 	else
 		rc = settle_copies(&p->c, &p->newest, r, e);
 	free_copies(&p->c);
@@ -567,7 +586,13 @@ int replay_into(struct journal *j, const struct jlog *log, const struct replay_o
 		 * only reads the mapped log, which nothing written touches. */
 		p = calloc(1, sizeof(*p));
 		if (p) {
-			*p = (struct replay_pending){ .j = j, .rd = rd, .c = c, .newest = newest };
+			p->j = j;
+			p->rd = rd;
+			p->c = c;
+			p->newest = newest;
+			atomic_init(&p->next, 0);
+			atomic_init(&p->stop, 0);
+			atomic_init(&p->failed_block, 0);
 			if (start_apart(p) == 0) {
 				memset(&c, 0, sizeof(c));
 				memset(&newest, 0, sizeof(newest));
