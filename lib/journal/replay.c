@@ -176,13 +176,18 @@ static int check_copy(struct journal *j, struct log_reader *rd, struct verify_ca
  * state sequential replay leaves, since a copy that fails is skipped.
  * newest then maps each home block to its winner, or NO_COPY.  Only the
  * copies that decide are verified here (in log order, as the log was
- * read); the superseded ones are left to check_superseded. */
-static int pick_winners(struct journal *j, struct log_reader *rd, struct verify_cache *vc,
-			struct copies *c, struct blockmap *newest, struct err *e)
+ * read; mark_newest first); the superseded ones are left to
+ * check_superseded. */
+static void mark_newest(struct copies *c, const struct blockmap *newest)
 {
 	for (size_t i = 0; i < newest->cap; i++)
 		if (newest->used[i])
 			c->state[newest->vals[i]] |= COPY_NEWEST;
+}
+
+static int pick_winners(struct journal *j, struct log_reader *rd, struct verify_cache *vc,
+			struct copies *c, struct blockmap *newest, struct err *e)
+{
 	for (uint32_t i = 0; i < c->n; i++) {
 		uint32_t k = i;
 		int ok = 0;
@@ -389,20 +394,28 @@ static size_t count_lost(const struct replay_result *r, const struct copies *c,
 	return lost;
 }
 
-/* The superseded copies being verified beside the caller's writes and
- * flush, by a thread and then, once the caller is done, by the caller
- * too: each takes the next SHARE_COPIES copies until none are left. */
+/* Verification by two threads, where it is safe (may_share): the newest
+ * copy of each home block first, since the writes wait for them, then the
+ * rest, which the thread goes on with beside the writes and the caller's
+ * flush, and the caller helps with from replay_settle on.  Each thread
+ * takes the next SHARE_COPIES copies until none are left. */
 #define SHARE_COPIES 256
 
 struct replay_pending {
 	pthread_t thread;
+	int running;
 	const struct journal *j;
 	const struct log_reader *rd;	/* mapped: blocks come without I/O */
 	struct copies c;
 	struct blockmap newest;
-	atomic_size_t next;		/* first copy no one has taken */
-	atomic_int stop;		/* a failure, or the work is dropped */
-	atomic_uint failed_block;	/* a block the mapping does not show */
+	uint32_t *first;		/* the newest copies, in log order */
+	size_t nfirst;
+	atomic_size_t next_first, next;	/* first copy no thread has taken */
+	size_t done_first;		/* newest copies verified, under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t first_done;
+	atomic_int stop;		/* a block the mapping does not show */
+	atomic_uint failed_block;
 };
 
 static void free_copies(struct copies *c)
@@ -414,10 +427,43 @@ static void free_copies(struct copies *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* check_superseded's work, shared: only pure reads of the mapped log and
- * of the journal, and each copy's state written by the one thread that
- * took it, so that it needs no lock. */
-static void verify_shared(struct replay_pending *p)
+/* Verify copy i from the mapping: only pure reads of the mapped log and
+ * of the journal, and the copy's state written by the one thread that
+ * took it, so that no lock is needed. */
+static void verify_mapped(struct replay_pending *p, size_t i)
+{
+	struct copies *c = &p->c;
+	const struct jtag *g = c->tag[i];
+	const uint8_t *data = log_reader_kept(p->rd, g->log_block);
+	int ok;
+
+	if (!data) {
+		atomic_store(&p->failed_block, g->log_block);
+		atomic_store(&p->stop, 1);
+		return;
+	}
+	ok = journal_tag_csum_ok(p->j, g->raw, c->tid[i], data);
+	c->state[i] = (uint8_t)((c->state[i] & COPY_NEWEST) | (ok ? COPY_OK : COPY_BAD_CSUM));
+}
+
+static void verify_first(struct replay_pending *p)
+{
+	size_t from, to;
+
+	while ((from = atomic_fetch_add(&p->next_first, SHARE_COPIES)) < p->nfirst) {
+		to = p->nfirst - from < SHARE_COPIES ? p->nfirst : from + SHARE_COPIES;
+		for (size_t k = from; k < to && !atomic_load(&p->stop); k++)
+			verify_mapped(p, p->first[k]);
+		pthread_mutex_lock(&p->lock);
+		p->done_first += to - from;
+		if (p->done_first == p->nfirst)
+			pthread_cond_broadcast(&p->first_done);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+/* The superseded copies (the newest ones carry COPY_NEWEST). */
+static void verify_rest(struct replay_pending *p)
 {
 	struct copies *c = &p->c;
 	size_t from, to;
@@ -425,44 +471,93 @@ static void verify_shared(struct replay_pending *p)
 	while (!atomic_load(&p->stop) &&
 	       (from = atomic_fetch_add(&p->next, SHARE_COPIES)) < c->n) {
 		to = c->n - from < SHARE_COPIES ? c->n : from + SHARE_COPIES;
-		for (size_t i = from; i < to; i++) {
-			const struct jtag *g = c->tag[i];
-			const uint8_t *data;
-			int ok;
-
-			if (COPY_STATE(c->state[i]) != COPY_UNCHECKED)
-				continue;
-			data = log_reader_kept(p->rd, g->log_block);
-			if (!data) {
-				atomic_store(&p->failed_block, g->log_block);
-				atomic_store(&p->stop, 1);
-				return;
-			}
-			ok = journal_tag_csum_ok(p->j, g->raw, c->tid[i], data);
-			c->state[i] = (uint8_t)((c->state[i] & COPY_NEWEST) |
-						(ok ? COPY_OK : COPY_BAD_CSUM));
-		}
+		for (size_t i = from; i < to; i++)
+			if (c->state[i] == COPY_UNCHECKED)
+				verify_mapped(p, i);
 	}
 }
 
-static void *check_superseded_apart(void *arg)
+static void *verify_apart(void *arg)
 {
-	verify_shared(arg);
+	verify_first(arg);
+	verify_rest(arg);
 	return NULL;
 }
 
-/* Start check_superseded_apart on p; 0 if it runs.  Signals stay with
- * the main thread, where cancel.h expects them. */
-static int start_apart(struct replay_pending *p)
+/* Share the verification of c with a thread; NULL (c untouched) if no
+ * thread could be had.  On success c and newest belong to the result. */
+static struct replay_pending *start_sharing(struct journal *j, const struct log_reader *rd,
+					    struct copies *c, struct blockmap *newest)
 {
+	struct replay_pending *p = calloc(1, sizeof(*p));
 	sigset_t all, old;
 	int rc;
 
+	if (!p || !(p->first = malloc((newest->len + 1) * sizeof(*p->first)))) {
+		free(p);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < c->n; i++)
+		if (c->state[i] & COPY_NEWEST)
+			p->first[p->nfirst++] = i;
+	p->j = j;
+	p->rd = rd;
+	atomic_init(&p->next_first, 0);
+	atomic_init(&p->next, 0);
+	atomic_init(&p->stop, 0);
+	atomic_init(&p->failed_block, 0);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->first_done, NULL);
+	p->c = *c;
+	p->newest = *newest;
+	/* Signals stay with the main thread, where cancel.h expects them. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&p->thread, NULL, check_superseded_apart, p);
+	rc = pthread_create(&p->thread, NULL, verify_apart, p);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
+	if (rc) {
+		pthread_mutex_destroy(&p->lock);
+		pthread_cond_destroy(&p->first_done);
+		free(p->first);
+		free(p);
+		return NULL;
+	}
+	p->running = 1;
+	memset(c, 0, sizeof(*c));
+	memset(newest, 0, sizeof(*newest));
+	return p;
+}
+
+/* Help with the newest copies and wait until they are all verified. */
+static void share_first(struct replay_pending *p)
+{
+	verify_first(p);
+	pthread_mutex_lock(&p->lock);
+	while (p->done_first < p->nfirst)
+		pthread_cond_wait(&p->first_done, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Help with the rest and wait for the thread: everything is verified. */
+static void finish_sharing(struct replay_pending *p)
+{
+	if (!p->running)
+		return;
+	verify_rest(p);
+	pthread_join(p->thread, NULL);
+	p->running = 0;
+}
+
+/* Stop sharing: finish, and hand c and newest back. */
+static void end_sharing(struct replay_pending *p, struct copies *c, struct blockmap *newest)
+{
+	finish_sharing(p);
+	*c = p->c;
+	*newest = p->newest;
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->first_done);
+	free(p->first);
+	free(p);
 }
 
 /* What the copies' states leave in r: the skipped copies and the home
@@ -476,52 +571,74 @@ static int settle_copies(const struct copies *c, const struct blockmap *newest,
 	return 0;
 }
 
-/* Stop the thread, wait for it and free what it worked on. */
+/* Drop the work shared with a thread (a failure, or a result freed). */
 static void drop_pending(struct replay_pending *p)
 {
+	struct copies c;
+	struct blockmap newest;
+
 	atomic_store(&p->stop, 1);
-	pthread_join(p->thread, NULL);
-	free_copies(&p->c);
-	blockmap_free(&p->newest);
-	free(p);
+	end_sharing(p, &c, &newest);
+	free_copies(&c);
+	blockmap_free(&newest);
+}
+
+static int mapping_failed(struct replay_pending *p, struct err *e)
+{
+	return fail(e, EXIT_OPERATIONAL, "journal block %u is past the journal's end (%u)",
+		    atomic_load(&p->failed_block), p->j->maxlen);
 }
 
 int replay_settle(struct replay_result *r, struct err *e)
 {
 	struct replay_pending *p = r->pending;
+	struct copies c;
+	struct blockmap newest;
 	int rc;
 
 	if (!p)
 		return 0;
-	verify_shared(p);	/* what the thread has not taken yet */
-	pthread_join(p->thread, NULL);
 	r->pending = NULL;
-	if (atomic_load(&p->stop))
-		rc = fail(e, EXIT_OPERATIONAL, "journal block %u is past the journal's end (%u)",
-			  atomic_load(&p->failed_block), p->j->maxlen);
-	else
-		rc = settle_copies(&p->c, &p->newest, r, e);
-	free_copies(&p->c);
-	blockmap_free(&p->newest);
-	free(p);
+	finish_sharing(p);
+	rc = atomic_load(&p->stop) ? mapping_failed(p, e) : 0;
+	end_sharing(p, &c, &newest);
+	if (rc == 0)
+		rc = settle_copies(&c, &newest, r, e);
+	free_copies(&c);
+	blockmap_free(&newest);
 	return rc;
 }
 
-/* The superseded copies may be verified beside the caller's flush when
- * they are all in the mapping (no I/O through the channels the caller
- * uses) and nothing written lands in the log. */
-static int may_defer(const struct journal *j, const struct jlog *log, const struct log_reader *rd,
-		     const struct replay_opts *opts, const struct winner *win, size_t n)
+/* May the verification be shared with a thread?  Where the copies all
+ * come from the mapping (no I/O through the channels the caller uses),
+ * and no home block lies in the log, so that nothing written changes
+ * what the thread reads. */
+static int may_share(const struct journal *j, const struct jlog *log, const struct log_reader *rd,
+		     const struct replay_opts *opts, const struct blockmap *newest)
 {
-	return opts && opts->defer_superseded && !opts->vcache && j->csum_v2or3 &&
-	       !j->external && rd == log->data && rd->map && !writes_into_log(j, rd, win, n);
+	if (!opts || !opts->defer_superseded || opts->vcache || !j->csum_v2or3 || j->external ||
+	    rd != log->data || !rd->map)
+		return 0;
+	for (size_t i = 0; i < newest->cap; i++)
+		if (newest->used[i] && log_reader_maps(rd, newest->keys[i]))
+			return 0;
+	return 1;
+}
+
+/* Did every newest copy pass?  Then each is its home block's winner. */
+static int newest_all_good(const struct replay_pending *p)
+{
+	for (size_t k = 0; k < p->nfirst; k++)
+		if (COPY_STATE(p->c.state[p->first[k]]) != COPY_OK)
+			return 0;
+	return 1;
 }
 
 int replay_into(struct journal *j, const struct jlog *log, const struct replay_opts *opts,
 		struct replay_sink *sink, struct replay_result *r, struct err *e)
 {
-	struct blockmap rev = { 0 }, newest = { 0 };
-	struct copies c = { 0 };
+	struct blockmap rev = { 0 }, newest = { 0 }, *nw;
+	struct copies c = { 0 }, *cp;
 	struct log_reader own, *rd = log->data;
 	struct verify_cache *vc = opts ? opts->vcache : NULL;
 	struct replay_pending *p = NULL;
@@ -572,43 +689,42 @@ int replay_into(struct journal *j, const struct jlog *log, const struct replay_o
 		goto out;
 	}
 	if (collect_copies(j, log, end, opts && opts->progress ? opts : NULL, total,
-			   opts ? opts->fs_blocks : 0, &rev, &c, &newest, r, e) ||
-	    pick_winners(j, rd, vc, &c, &newest, e))
+			   opts ? opts->fs_blocks : 0, &rev, &c, &newest, r, e))
 		goto out;
-	win = sorted_winners(&newest, &nwin);
+	mark_newest(&c, &newest);
+	if (may_share(j, log, rd, opts, &newest) && (p = start_sharing(j, rd, &c, &newest))) {
+		share_first(p);
+		if (atomic_load(&p->stop)) {
+			rc = mapping_failed(p, e);
+			goto out;
+		}
+		/* A newest copy failed (a damaged log): its home block's
+		 * winner is an older copy, which the thread may be verifying.
+		 * Finish everything first, as without the thread. */
+		if (!newest_all_good(p)) {
+			end_sharing(p, &c, &newest);
+			p = NULL;
+		}
+	}
+	cp = p ? &p->c : &c;
+	nw = p ? &p->newest : &newest;
+	/* With a thread, every winner is verified: this only reads them. */
+	if (pick_winners(j, rd, vc, cp, nw, e))
+		goto out;
+	/* Without one, everything is verified before the first write, as
+	 * it was read: nothing written can change it. */
+	if (!p && check_superseded(j, rd, vc, &c, e))
+		goto out;
+	win = sorted_winners(nw, &nwin);
 	if (!win) {
 		fail(e, EXIT_OPERATIONAL, "out of memory");
 		goto out;
 	}
-	if (may_defer(j, log, rd, opts, win, nwin)) {
-		/* The superseded copies are verified in a thread beside the
-		 * writes and the caller's flush of them (replay_settle): it
-		 * only reads the mapped log, which nothing written touches. */
-		p = calloc(1, sizeof(*p));
-		if (p) {
-			p->j = j;
-			p->rd = rd;
-			p->c = c;
-			p->newest = newest;
-			atomic_init(&p->next, 0);
-			atomic_init(&p->stop, 0);
-			atomic_init(&p->failed_block, 0);
-			if (start_apart(p) == 0) {
-				memset(&c, 0, sizeof(c));
-				memset(&newest, 0, sizeof(newest));
-			} else {
-				free(p);
-				p = NULL;
-			}
-		}
-	}
-	/* Else everything is verified before the first write, as it was
-	 * read: nothing written can change it. */
-	if (!p && check_superseded(j, rd, vc, &c, e))
-		goto out;
-	if (write_winners(j, p ? &p->c : &c, win, nwin, rd, sink, r, e))
+	if (write_winners(j, cp, win, nwin, rd, sink, r, e))
 		goto out;
 	if (p) {
+		/* The thread goes on with the superseded copies beside the
+		 * caller's flush; replay_settle waits for it. */
 		r->pending = p;
 		p = NULL;
 		rc = 0;
@@ -617,7 +733,7 @@ int replay_into(struct journal *j, const struct jlog *log, const struct replay_o
 	rc = settle_copies(&c, &newest, r, e);
 out:
 	if (p)
-		drop_pending(p);	/* the write failed: its work is of no use */
+		drop_pending(p);	/* a failure: its work is of no use */
 	free(win);
 	blockmap_free(&rev);
 	blockmap_free(&newest);
