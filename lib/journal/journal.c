@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+
 #include <blkid.h>
 #include <uuid/uuid.h>
 
@@ -229,6 +231,25 @@ done:
 	return 0;
 }
 
+/* A zeroed map of len blocks, freed with free().  A 1 GiB journal's is
+ * 2 MiB: on a huge page where the kernel gives one, it costs one page
+ * fault instead of 512. */
+static blk64_t *new_map(uint32_t len)
+{
+	size_t bytes = (size_t)len * sizeof(blk64_t), huge = (size_t)2 << 20;
+	void *m;
+
+	if (bytes < huge)
+		return calloc(len, sizeof(blk64_t));
+	if (posix_memalign(&m, huge, bytes))
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(m, bytes / huge * huge, MADV_HUGEPAGE);
+#endif
+	memset(m, 0, bytes);
+	return m;
+}
+
 /* The map of from, an open of the same image, when inode is the one it
  * was made from and holds the whole extent tree in i_block (depth 0):
  * the map follows from the inode alone, so it cannot differ. */
@@ -285,7 +306,7 @@ static int map_journal_inode(ext2_filsys fs, struct journal *j, struct journal *
 		j->map_len = from->map_len;
 		goto mapped;
 	}
-	w.map = calloc(w.len, sizeof(*w.map));
+	w.map = new_map(w.len);
 	if (!w.map)
 		return fail(e, EXIT_OPERATIONAL, "out of memory mapping the journal");
 	rc = 0;
