@@ -15,11 +15,13 @@ struct replay_sink {
 	int (*write)(struct replay_sink *sink, uint64_t fs_block, uint32_t count, const void *buf,
 		     struct err *e);
 	void *ctx;
+	uint64_t unsynced;	/* io sink: bytes written since write-back was started */
 };
 
 /* Sink writing home blocks through an io channel: the image itself, an
  * --output copy, the undo manager, or an overlay.  One channel write per
- * run of adjacent blocks. */
+ * run of adjacent blocks; on a file or device of the unix manager, the
+ * kernel is asked to start writing them back every 16 MiB. */
 void io_sink_init(struct replay_sink *sink, io_channel io);
 
 /* Sink that writes nothing (dry run). */
