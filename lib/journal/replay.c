@@ -186,10 +186,13 @@ static void mark_newest(struct copies *c, const struct blockmap *newest)
 }
 
 static int pick_winners(struct journal *j, struct log_reader *rd, struct verify_cache *vc,
-			struct copies *c, struct blockmap *newest, struct err *e)
+			struct copies *c, struct blockmap *newest, const uint32_t *first,
+			size_t nfirst, struct err *e)
 {
-	for (uint32_t i = 0; i < c->n; i++) {
-		uint32_t k = i;
+	/* first, when given, lists the newest copies: the others' states
+	 * may be being written by another thread. */
+	for (uint32_t n = 0; n < (first ? nfirst : c->n); n++) {
+		uint32_t i = first ? first[n] : n, k = i;
 		int ok = 0;
 
 		if (!(c->state[i] & COPY_NEWEST))
@@ -462,7 +465,24 @@ static void verify_first(struct replay_pending *p)
 	}
 }
 
-/* The superseded copies (the newest ones carry COPY_NEWEST). */
+/* The position in first (sorted) of the first newest copy at or after i. */
+static size_t first_from(const struct replay_pending *p, size_t i)
+{
+	size_t lo = 0, hi = p->nfirst;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->first[mid] < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The superseded copies.  The newest ones are skipped by their place in
+ * first, not by their state, which another thread may still be writing. */
 static void verify_rest(struct replay_pending *p)
 {
 	struct copies *c = &p->c;
@@ -470,10 +490,17 @@ static void verify_rest(struct replay_pending *p)
 
 	while (!atomic_load(&p->stop) &&
 	       (from = atomic_fetch_add(&p->next, SHARE_COPIES)) < c->n) {
+		size_t f = first_from(p, from);
+
 		to = c->n - from < SHARE_COPIES ? c->n : from + SHARE_COPIES;
-		for (size_t i = from; i < to; i++)
+		for (size_t i = from; i < to; i++) {
+			if (f < p->nfirst && p->first[f] == i) {
+				f++;
+				continue;
+			}
 			if (c->state[i] == COPY_UNCHECKED)
 				verify_mapped(p, i);
+		}
 	}
 }
 
@@ -709,7 +736,7 @@ int replay_into(struct journal *j, const struct jlog *log, const struct replay_o
 	cp = p ? &p->c : &c;
 	nw = p ? &p->newest : &newest;
 	/* With a thread, every winner is verified: this only reads them. */
-	if (pick_winners(j, rd, vc, cp, nw, e))
+	if (pick_winners(j, rd, vc, cp, nw, p ? p->first : NULL, p ? p->nfirst : 0, e))
 		goto out;
 	/* Without one, everything is verified before the first write, as
 	 * it was read: nothing written can change it. */
