@@ -276,6 +276,10 @@ static int replay_here(const struct replay_cmd *cmd, struct recovery *rs, const 
 	}
 	io_sink_init(&sink, fs->io);
 	start_progress(cmd, rs, &prog);
+	/* With nothing to replay after the full commits, the copies that a
+	 * newer one superseded are verified while recovery_finish flushes
+	 * the home blocks; a fast commit writes first, so not then. */
+	rs->opts.defer_superseded = !(rs->log.fc.present && !cmd->has_upto);
 	rc = recovery_replay(rs, &sink, e);
 	progress_end(&prog);
 	if (rc && e->exit_code == EXIT_CANCELLED)

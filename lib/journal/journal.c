@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+
 #include <blkid.h>
 #include <uuid/uuid.h>
 
@@ -184,7 +186,91 @@ static int map_one_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
 	return 0;
 }
 
-static int map_journal_inode(ext2_filsys fs, struct journal *j, struct err *e)
+/* The same walk as map_one_block's, extent by extent: a 1 GiB journal is
+ * a handful of extents, where the block iterator calls back 262,144
+ * times (a few ms per open).  Leaves come in the iterator's order, and
+ * its stop at the first block past the map is kept.  -1, with the map
+ * untouched, where the iterator should do it instead: no extent tree,
+ * or one it cannot read (so that errors read the same). */
+static int map_by_extents(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode,
+			  struct map_walk *w)
+{
+	uint64_t fs_blocks = ext2fs_blocks_count(fs->super);
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ex;
+	int op = EXT2_EXTENT_ROOT, hole = 0;
+	errcode_t rc;
+
+	if (!(inode->i_flags & EXT4_EXTENTS_FL) || (inode->i_flags & EXT4_INLINE_DATA_FL) ||
+	    ext2fs_extent_open2(fs, ino, inode, &h))
+		return -1;
+	for (;; op = EXT2_EXTENT_NEXT_LEAF) {
+		rc = ext2fs_extent_get(h, op, &ex);
+		if (rc)
+			break;
+		if (!(ex.e_flags & EXT2_EXTENT_FLAGS_LEAF))
+			continue;
+		for (uint32_t k = 0; k < ex.e_len; k++) {
+			uint64_t pblk = ex.e_pblk + k;
+
+			if (ex.e_lblk + k >= w->len)
+				goto done;
+			if (pblk == 0 || pblk >= fs_blocks)
+				hole = 1;
+			w->map[ex.e_lblk + k] = pblk;
+		}
+	}
+	if (rc != EXT2_ET_EXTENT_NO_NEXT) {
+		ext2fs_extent_free(h);
+		memset(w->map, 0, (size_t)w->len * sizeof(*w->map));
+		return -1;
+	}
+done:
+	ext2fs_extent_free(h);
+	w->hole |= hole;
+	return 0;
+}
+
+/* A zeroed map of len blocks, freed with free().  A 1 GiB journal's is
+ * 2 MiB: on a huge page where the kernel gives one, it costs one page
+ * fault instead of 512. */
+static blk64_t *new_map(uint32_t len)
+{
+	size_t bytes = (size_t)len * sizeof(blk64_t), huge = (size_t)2 << 20;
+	void *m;
+
+	if (bytes < huge)
+		return calloc(len, sizeof(blk64_t));
+	if (posix_memalign(&m, huge, bytes))
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(m, bytes / huge * huge, MADV_HUGEPAGE);
+#endif
+	memset(m, 0, bytes);
+	return m;
+}
+
+/* The map of from, an open of the same image, when inode is the one it
+ * was made from and holds the whole extent tree in i_block (depth 0):
+ * the map follows from the inode alone, so it cannot differ. */
+static blk64_t *same_map(struct journal *from, const struct ext2_inode *inode)
+{
+	const struct ext3_extent_header *root = (const void *)inode->i_block;
+	blk64_t *map;
+
+	if (!from || !from->map || from->external ||
+	    memcmp(&from->inode, inode, sizeof(*inode)) != 0 ||
+	    !(inode->i_flags & EXT4_EXTENTS_FL) || (inode->i_flags & EXT4_INLINE_DATA_FL) ||
+	    ext2fs_le16_to_cpu(root->eh_magic) != EXT3_EXT_MAGIC ||
+	    ext2fs_le16_to_cpu(root->eh_depth) != 0)
+		return NULL;
+	map = from->map;
+	from->map = NULL;
+	return map;
+}
+
+static int map_journal_inode(ext2_filsys fs, struct journal *j, struct journal *from,
+			     struct err *e)
 {
 	ext2_ino_t ino = fs->super->s_journal_inum;
 	struct ext2_inode inode;
@@ -215,11 +301,18 @@ static int map_journal_inode(ext2_filsys fs, struct journal *j, struct err *e)
 		return fail(e, EXIT_OPERATIONAL, "journal inode %u has an invalid size (%llu blocks)",
 			    ino, (unsigned long long)nblocks);
 	w.len = (uint32_t)nblocks;
-	w.map = calloc(w.len, sizeof(*w.map));
+	w.map = same_map(from, &inode);
+	if (w.map) {
+		j->map_len = from->map_len;
+		goto mapped;
+	}
+	w.map = new_map(w.len);
 	if (!w.map)
 		return fail(e, EXIT_OPERATIONAL, "out of memory mapping the journal");
-	rc = ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, NULL,
-				   map_one_block, &w);
+	rc = 0;
+	if (map_by_extents(fs, ino, &inode, &w) != 0)
+		rc = ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY,
+					   NULL, map_one_block, &w);
 	if (rc) {
 		free(w.map);
 		return fail(e, EXIT_OPERATIONAL, "mapping journal inode %u: %s", ino,
@@ -233,9 +326,11 @@ static int map_journal_inode(ext2_filsys fs, struct journal *j, struct err *e)
 		return fail(e, EXIT_OPERATIONAL,
 			    "journal inode %u has holes or blocks outside the filesystem", ino);
 	}
+	j->map_len = w.len;
+mapped:
 	j->io = fs->io;
 	j->map = w.map;
-	j->map_len = w.len;
+	j->inode = inode;
 	j->sb_block = w.map[0];
 	j->sb_offset = 0;
 	return 0;
@@ -432,7 +527,7 @@ int journal_open(ext2_filsys fs, const struct journal_open_opts *opts, struct jo
 	if (!uuid_is_null(fs->super->s_journal_uuid))
 		rc = open_external(fs, opts, j, e);
 	else
-		rc = map_journal_inode(fs, j, e);
+		rc = map_journal_inode(fs, j, opts->map_from, e);
 	if (rc == 0)
 		rc = read_superblock(j, fs->blocksize, e);
 	if (rc == 0)

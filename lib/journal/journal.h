@@ -15,6 +15,7 @@ struct journal {
 	unsigned blocksize;
 	blk64_t *map;		/* internal: journal block -> fs block */
 	uint32_t map_len;
+	struct ext2_inode inode;	/* internal: the journal inode the map came from */
 	blk64_t sb_block;	/* device block holding the journal superblock */
 	unsigned sb_offset;	/* byte offset of the superblock in that block */
 
@@ -34,6 +35,10 @@ struct journal_open_opts {
 	const char *external_path;	/* --journal, or NULL to look up by UUID */
 	int writable;			/* open an external journal read-write */
 	io_manager manager;		/* for an external journal; NULL = unix */
+	/* Another open of the same image: its map of the journal inode is
+	 * taken over (and its own map left NULL) when the inode is the same
+	 * and holds its whole extent tree, instead of mapping it again. */
+	struct journal *map_from;
 };
 
 /* Does the filesystem have a journal at all? */

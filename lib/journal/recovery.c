@@ -83,7 +83,7 @@ int recovery_needed(const struct recovery *rs)
 int recovery_rebind(struct recovery *rs, ext2_filsys fs, struct err *e)
 {
 	struct journal_open_opts jo = { .external_path = rs->opts.journal_path,
-					.writable = rs->opts.writable };
+					.writable = rs->opts.writable, .map_from = rs->j };
 	struct journal *j;
 
 	if (journal_open(fs, &jo, &j, e))
@@ -106,7 +106,8 @@ int recovery_replay(struct recovery *rs, struct replay_sink *sink, struct err *e
 				  .fs_blocks = ext2fs_blocks_count(rs->fs->super),
 				  .progress = rs->opts.progress,
 				  .progress_ctx = rs->opts.progress_ctx,
-				  .vcache = rs->opts.vcache };
+				  .vcache = rs->opts.vcache,
+				  .defer_superseded = rs->opts.defer_superseded };
 
 	replay_result_free(&rs->result);
 	if (replay_into(rs->j, &rs->log, &ro, sink, &rs->result, e))
@@ -127,6 +128,10 @@ int recovery_finish(struct recovery *rs, struct err *e)
 	/* The replayed blocks must be durable before the log is declared empty. */
 	if (io_channel_flush(rs->fs->io))
 		return fail(e, EXIT_OPERATIONAL, "flushing replayed blocks failed");
+	/* The superseded copies were verified during the flush: their
+	 * outcome goes into both superblocks. */
+	if (replay_settle(&rs->result, e))
+		return -1;
 	put_be32(j->sb, JSB_START, 0);
 	put_be32(j->sb, JSB_SEQUENCE, rs->result.new_sequence);
 	put_be32(j->sb, JSB_ERRNO, 0);
@@ -137,6 +142,8 @@ int recovery_finish(struct recovery *rs, struct err *e)
 
 int recovery_finish_fs_only(struct recovery *rs, struct err *e)
 {
+	if (replay_settle(&rs->result, e))
+		return -1;
 	return update_fs_super(rs->fs, &rs->result, 0, e);
 }
 

@@ -16,6 +16,10 @@ struct recovery_opts {
 	int has_upto;
 	uint32_t upto;			/* replay up to and including this tid */
 	struct verify_cache *vcache;	/* crash states: checksums already verified */
+	/* replay_opts.defer_superseded: recovery_finish settles the result
+	 * after its flush of the home blocks.  Only for callers that go on
+	 * to recovery_finish before they read the result. */
+	int defer_superseded;
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
 	struct scan_resume *resume;	/* crash states: go on from the last state's scan */
@@ -54,7 +58,9 @@ int recovery_replay(struct recovery *rs, struct replay_sink *sink, struct err *e
  * errno cleared) and the filesystem's (needs_recovery cleared, state).
  * The home blocks are flushed before the journal's superblock is written,
  * and that before the filesystem's; the last write is durable once the
- * image is closed (image_close flushes). */
+ * image is closed (image_close flushes).  A deferred verification
+ * (defer_superseded) runs beside the first flush and is settled before
+ * anything is written after it. */
 int recovery_finish(struct recovery *rs, struct err *e);
 
 /* Only the filesystem superblock's part, for in-memory views where the

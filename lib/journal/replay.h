@@ -15,11 +15,13 @@ struct replay_sink {
 	int (*write)(struct replay_sink *sink, uint64_t fs_block, uint32_t count, const void *buf,
 		     struct err *e);
 	void *ctx;
+	uint64_t unsynced;	/* io sink: bytes written since write-back was started */
 };
 
 /* Sink writing home blocks through an io channel: the image itself, an
  * --output copy, the undo manager, or an overlay.  One channel write per
- * run of adjacent blocks. */
+ * run of adjacent blocks; on a file or device of the unix manager, the
+ * kernel is asked to start writing them back every 16 MiB. */
 void io_sink_init(struct replay_sink *sink, io_channel io);
 
 /* Sink that writes nothing (dry run). */
@@ -34,6 +36,12 @@ struct replay_opts {
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
 	struct verify_cache *vcache;	/* optional: checksums already verified */
+	/* Verify the copies that a newer valid copy superseded after the
+	 * home blocks are written, in a thread, while the caller flushes
+	 * them; the caller calls replay_settle before it uses the result.
+	 * Done only where that is safe (a mapped log that nothing written
+	 * lands in), else everything is verified before writing, as without. */
+	int defer_superseded;
 };
 
 enum bad_reason { BAD_CHECKSUM, BAD_BEYOND_FS };
@@ -61,6 +69,7 @@ struct replay_result {
 	uint32_t new_sequence;		/* s_sequence for the emptied journal */
 	struct fc_result fc;		/* the fast commit replayed after them */
 	int fc_dropped;			/* a fast commit was there but not replayed (--upto) */
+	struct replay_pending *pending;	/* defer_superseded: not settled yet */
 };
 
 /* Check --upto against the log: it must name a replayable transaction. */
@@ -68,6 +77,12 @@ int replay_check_upto(const struct jlog *log, uint32_t upto, struct err *e);
 
 int replay_into(struct journal *j, const struct jlog *log, const struct replay_opts *opts,
 		struct replay_sink *sink, struct replay_result *r, struct err *e);
+/* Wait for the verification left running by defer_superseded and
+ * complete r with it: the bad copies, the home blocks lost.  Nothing to
+ * do otherwise. */
+int replay_settle(struct replay_result *r, struct err *e);
+
+/* Frees r (settling it first if it is still pending). */
 void replay_result_free(struct replay_result *r);
 
 /* Did anything committed fail to reach the image?  (exit 4) */

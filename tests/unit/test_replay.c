@@ -239,7 +239,7 @@ static void check_full_runs(const struct recorder *rec, const struct replay_resu
 
 static void test_engine_runs(uint32_t start)
 {
-	struct replay_sink sink = { record_write, NULL };
+	struct replay_sink sink = { .write = record_write };
 	struct recorder rec = { .n = 0 };
 	struct recovery rs;
 	struct ov_fs o;
@@ -266,7 +266,7 @@ static void test_engine_runs(uint32_t start)
 static void test_upto(void)
 {
 	struct recovery_opts ro = { .has_upto = 1, .upto = FIRST_TID };
-	struct replay_sink sink = { record_write, NULL };
+	struct replay_sink sink = { .write = record_write };
 	struct recorder rec = { .n = 0 };
 	struct recovery rs;
 	struct ov_fs o;
