@@ -51,7 +51,7 @@ setup() {
 	run jq -c '.medians.e.latency.stream | [.pooled_fsyncs, .pooled_p99_ms]' "$OUT/report.json"
 	assert_output '[100,59]'
 	run jq -r '.schema' "$OUT/report.json"
-	assert_output 'ext4da-perf-compare/3'
+	assert_output 'ext4da-perf-compare/4'
 	run grep -F '| unthrottled | e | 50 |' "$OUT/report.md"
 	assert_success
 	assert_output --partial '| 100 | 34 | 54 | 59 (1) |'
@@ -75,5 +75,30 @@ setup() {
 	run jq -c '[.medians.d.journal_blocks_per_commit.appends, .medians.e.journal_blocks_per_commit.appends]' "$OUT/report.json"
 	assert_output '[6,5.4]'
 	run grep -F '| e | 4 (-) | - (-) | - (-) | 5.4 (0.9) | - (-) |' "$OUT/report.md"
+	assert_success
+}
+
+@test "the report splits a commit's metadata blocks by kind, from complete listings only" {
+	local c seed logged
+	for c in d e; do
+		for seed in 1 2 3; do
+			# Seed 3's journal wrapped: its listing must not count.
+			logged='{"transactions": 50, "complete": true, "blocks": 200, "inode_table": 50, "block_bitmap": 50,
+				"group_descriptors": 50, "inode_bitmap": 1, "superblock": 1, "other": 48, "revoke_records": 25}'
+			# e: no leaf grown for an unwritten extent, none freed.
+			[ "$c" = e ] && logged=$(jq -c '.other = 23 | .blocks = 175 | .revoke_records = 0' <<<"$logged")
+			[ "$seed" = 3 ] && logged=$(jq -c '.complete = false | .other = 5000' <<<"$logged")
+			perf_json "$OUT" appends "$c" "$seed" 5.00 1000
+			jq -c --argjson l "$logged" '. + {journal_logged: $l}' "$OUT/rec/appends.$c.$seed/perf.json" >"$OUT/x"
+			mv "$OUT/x" "$OUT/rec/appends.$c.$seed/perf.json"
+		done
+	done
+	compare --configs d,e --seeds 1,2,3 --runs appends --out "$OUT"
+	assert_success
+	run jq -c '.medians.e.logged_per_commit.appends | [.blocks, .inode_table, .other, .superblock]' "$OUT/report.json"
+	assert_output '[3.5,1,0.46,0.02]'
+	run grep -F '| appends | d | 4 | 1 | 1 | 1 | 0.96 | 0.04 | 0.5 |' "$OUT/report.md"
+	assert_success
+	run grep -F '| appends | e | 3.5 | 1 | 1 | 1 | 0.46 | 0.04 | 0 |' "$OUT/report.md"
 	assert_success
 }

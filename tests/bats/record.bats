@@ -246,7 +246,7 @@ fake_kernel() {
 	assert_success
 }
 
-@test "recording: tests/crash/perf counts the journal's blocks and commits" {
+@test "recording: tests/crash/perf counts the journal's blocks and commits, and names them" {
 	need_recording
 	# small-fsync 5 fsyncs five files: at least five commits, each a
 	# descriptor, some metadata and a commit block.
@@ -254,6 +254,19 @@ fake_kernel() {
 	assert_success
 	run jq -e '.journal_commits >= 5 and .journal_blocks >= 3 * .journal_commits
 		and (.journal_blocks_per_commit | tonumber) >= 3 and .journal_blocks_per_mib != null' <<<"$output"
+	assert_success
+	# The journal the recording left holds every transaction (some 60
+	# blocks in a 4 MiB journal), each logged block named by kind: the
+	# fsyncs log inode table blocks, the kinds add up to the blocks
+	# listed, and with a descriptor and a commit block per transaction
+	# and the journal superblock written once (small-fsync frees nothing:
+	# no revoke block), that is every journal block the log wrote.
+	run jq -e '.journal_logged as $l | $l.complete and $l.transactions == .journal_commits
+		and $l.inode_table >= 5
+		and $l.blocks == ($l.superblock + $l.group_descriptors + $l.block_bitmap
+			+ $l.inode_bitmap + $l.inode_table + $l.other)
+		and $l.revoke_records == 0
+		and .journal_blocks == 1 + $l.blocks + 2 * $l.transactions' <<<"$output"
 	assert_success
 }
 
