@@ -252,8 +252,9 @@ fake_kernel() {
 	# descriptor, some metadata and a commit block.
 	run --separate-stderr "$SRCDIR/tests/crash/perf" --logdump "$BUILDDIR/tests/tools/logdump" "$REC"
 	assert_success
+	local perf=$output
 	run jq -e '.journal_commits >= 5 and .journal_blocks >= 3 * .journal_commits
-		and (.journal_blocks_per_commit | tonumber) >= 3 and .journal_blocks_per_mib != null' <<<"$output"
+		and (.journal_blocks_per_commit | tonumber) >= 3 and .journal_blocks_per_mib != null' <<<"$perf"
 	assert_success
 	# The journal the recording left holds every transaction (some 60
 	# blocks in a 4 MiB journal), each logged block named by kind: the
@@ -266,7 +267,7 @@ fake_kernel() {
 		and $l.blocks == ($l.superblock + $l.group_descriptors + $l.block_bitmap
 			+ $l.inode_bitmap + $l.inode_table + $l.other)
 		and $l.revoke_records == 0
-		and .journal_blocks == 1 + $l.blocks + 2 * $l.transactions' <<<"$output"
+		and .journal_blocks == 1 + $l.blocks + 2 * $l.transactions' <<<"$perf"
 	assert_success
 }
 
